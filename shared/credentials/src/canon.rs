@@ -1,0 +1,264 @@
+//! JSON-LD to RDF, then RDFC-1.0 canonical N-Quads.
+//!
+//! A JSON-LD processor silently drops what it cannot map to an IRI: a term no context defines,
+//! a relative `id` when there is no base. A signature over such a document would not cover
+//! those fields, so an attacker could change them freely. This module refuses them instead
+//! (the "safe mode" of JSON-LD signatures):
+//!
+//! - the document is expanded with one extra, last context entry `{"@vocab": SENTINEL}`, so a
+//!   term that no real context defines expands to a sentinel IRI instead of vanishing, and
+//!   with a sentinel base IRI, so a relative IRI resolves to something recognisable;
+//! - any quad that mentions a sentinel IRI is an error naming the term.
+//!
+//! Neither sentinel changes the expansion of a defined term, so for every document accepted
+//! the quads are exactly those of plain JSON-LD 1.1 `toRdf`. Contexts come only from the
+//! bundle in [`crate::contexts`]; nothing is fetched.
+
+use oxjsonld::{JsonLdParser, JsonLdRemoteDocument};
+use oxrdf::dataset::{CanonicalizationAlgorithm, CanonicalizationHashAlgorithm};
+use oxrdf::{Dataset, GraphNameRef, NamedOrBlankNodeRef, QuadRef, TermRef};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result, contexts};
+
+/// Where undefined terms land; never a real vocabulary.
+const UNDEFINED_VOCAB: &str = "urn:x-undefined-term:";
+/// Where relative IRIs land; the `.invalid` TLD cannot name a real host.
+const RELATIVE_BASE: &str = "https://relative-iri.invalid/";
+
+/// The RDFC-1.0 canonical N-Quads of a JSON-LD document (sorted lines, each ending in `\n`).
+///
+/// Fails on malformed JSON-LD, an unknown context, an undefined term or a relative IRI.
+pub fn canonicalize(document: &Value) -> Result<String> {
+    let quads = to_rdf(document)?;
+    Ok(canonical_nquads(quads))
+}
+
+/// SHA-256 of the canonical N-Quads of `document`.
+pub fn canonical_hash(document: &Value) -> Result<[u8; 32]> {
+    Ok(Sha256::digest(canonicalize(document)?.as_bytes()).into())
+}
+
+/// Expands `document` to an RDF dataset with the bundled contexts, refusing anything lossy.
+pub fn to_rdf(document: &Value) -> Result<Dataset> {
+    let Value::Object(object) = document else {
+        return Err(Error::Json("a JSON-LD document must be an object".into()));
+    };
+    check_keys_and_contexts(document)?;
+    let guarded = with_sentinel_vocab(object)?;
+    let bytes = serde_json::to_vec(&guarded).map_err(|e| Error::Json(e.to_string()))?;
+    let parser = JsonLdParser::new()
+        .with_base_iri(RELATIVE_BASE)
+        .map_err(|e| Error::JsonLd(e.to_string()))?;
+    let mut dataset = Dataset::new();
+    for quad in parser.for_slice(&bytes).with_load_document_callback(load_bundled) {
+        let quad = quad.map_err(|e| Error::JsonLd(e.to_string()))?;
+        check_quad(quad.as_ref())?;
+        dataset.insert(&quad);
+    }
+    Ok(dataset)
+}
+
+/// Canonicalizes the blank nodes of `dataset` with RDFC-1.0 (SHA-256) and serializes it.
+pub fn canonical_nquads(mut dataset: Dataset) -> String {
+    dataset.canonicalize(CanonicalizationAlgorithm::Rdfc10 {
+        hash_algorithm: CanonicalizationHashAlgorithm::Sha256,
+    });
+    let mut lines: Vec<String> = dataset.iter().map(|quad| format!("{quad} .\n")).collect();
+    // Canonical N-Quads are ordered by Unicode code point, which is byte order in UTF-8.
+    lines.sort_unstable();
+    lines.concat()
+}
+
+fn load_bundled(
+    url: &str,
+    _options: &oxjsonld::JsonLdLoadDocumentOptions,
+) -> std::result::Result<JsonLdRemoteDocument, Box<dyn std::error::Error + Send + Sync>> {
+    let context = contexts::get(url)?;
+    Ok(JsonLdRemoteDocument { document: context.document.to_vec(), document_url: url.to_owned() })
+}
+
+/// Appends the sentinel `@vocab` as the last entry of the top-level `@context`.
+fn with_sentinel_vocab(object: &Map<String, Value>) -> Result<Value> {
+    let mut guarded = object.clone();
+    let sentinel = serde_json::json!({ "@vocab": UNDEFINED_VOCAB });
+    let context = match guarded.remove("@context") {
+        None => return Err(Error::field("@context", "is required")),
+        Some(Value::Array(mut entries)) => {
+            entries.push(sentinel);
+            Value::Array(entries)
+        }
+        Some(single) => Value::Array(vec![single, sentinel]),
+    };
+    // `@context` must come first for a streaming JSON-LD parser.
+    let mut ordered = Map::with_capacity(guarded.len() + 1);
+    ordered.insert("@context".into(), context);
+    ordered.extend(guarded);
+    Ok(Value::Object(ordered))
+}
+
+/// JSON-LD keywords; any other key of keyword form (`@foo`) would be ignored silently.
+const KEYWORDS: &[&str] = &[
+    "@base", "@container", "@context", "@direction", "@graph", "@id", "@import", "@included",
+    "@index", "@json", "@language", "@list", "@nest", "@none", "@prefix", "@propagate",
+    "@protected", "@reverse", "@set", "@type", "@value", "@version", "@vocab",
+];
+
+/// Walks the JSON: every `@context` string must be bundled, and no key may be an unknown
+/// keyword. Both would otherwise fail late or be dropped silently.
+fn check_keys_and_contexts(value: &Value) -> Result<()> {
+    match value {
+        Value::Object(object) => {
+            for (key, child) in object {
+                if key.starts_with('@') && !KEYWORDS.contains(&key.as_str()) {
+                    return Err(Error::UndefinedTerm(key.clone()));
+                }
+                if key == "@context" {
+                    check_context_urls(child)?;
+                } else {
+                    check_keys_and_contexts(child)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(check_keys_and_contexts),
+        _ => Ok(()),
+    }
+}
+
+fn check_context_urls(context: &Value) -> Result<()> {
+    match context {
+        Value::String(url) => contexts::get(url).map(|_| ()),
+        Value::Array(entries) => entries.iter().try_for_each(check_context_urls),
+        // Embedded contexts are processed as they are; a nested `@import` must be bundled.
+        Value::Object(object) => match object.get("@import") {
+            Some(import) => check_context_urls(import),
+            None => Ok(()),
+        },
+        Value::Null => Ok(()),
+        other => Err(Error::JsonLd(format!("invalid @context entry {other}"))),
+    }
+}
+
+fn check_quad(quad: QuadRef<'_>) -> Result<()> {
+    check_subject(quad.subject)?;
+    check_iri(quad.predicate.as_str())?;
+    match quad.object {
+        TermRef::NamedNode(node) => check_iri(node.as_str())?,
+        TermRef::Literal(literal) => check_iri(literal.datatype().as_str())?,
+        _ => {}
+    }
+    if let GraphNameRef::NamedNode(node) = quad.graph_name {
+        check_iri(node.as_str())?;
+    }
+    Ok(())
+}
+
+fn check_subject(subject: NamedOrBlankNodeRef<'_>) -> Result<()> {
+    match subject {
+        NamedOrBlankNodeRef::NamedNode(node) => check_iri(node.as_str()),
+        _ => Ok(()),
+    }
+}
+
+fn check_iri(iri: &str) -> Result<()> {
+    if let Some(term) = iri.strip_prefix(UNDEFINED_VOCAB) {
+        return Err(Error::UndefinedTerm(term.to_owned()));
+    }
+    if let Some(relative) = iri.strip_prefix(RELATIVE_BASE) {
+        return Err(Error::RelativeIri(relative.to_owned()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn credential() -> Value {
+        json!({
+            "@context": [contexts::VC_V2, contexts::OB_V3],
+            "id": "urn:uuid:00000000-0000-4000-8000-000000000000",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "issuer": {"id": "did:web:example.com", "type": ["Profile"], "name": "Example"},
+            "validFrom": "2024-01-01T00:00:00Z",
+            "credentialSubject": {
+                "type": ["AchievementSubject"],
+                "achievement": {
+                    "id": "https://example.com/a",
+                    "type": ["Achievement"],
+                    "name": "A",
+                    "description": "B",
+                    "criteria": {"narrative": "C"}
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn a_valid_credential_canonicalizes_to_sorted_lines() {
+        let nquads = canonicalize(&credential()).unwrap();
+        let lines: Vec<&str> = nquads.lines().collect();
+        assert!(lines.len() > 10);
+        assert!(lines.windows(2).all(|w| w[0] <= w[1]));
+        assert!(nquads.contains("<https://schema.org/name> \"A\" ."));
+        assert!(!nquads.contains(UNDEFINED_VOCAB));
+    }
+
+    #[test]
+    fn an_undefined_term_is_an_error_not_silently_dropped() {
+        let mut doc = credential();
+        doc["credentialSubject"]["achievement"]["favouriteColour"] = json!("blue");
+        assert_eq!(canonicalize(&doc).unwrap_err(), Error::UndefinedTerm("favouriteColour".into()));
+    }
+
+    #[test]
+    fn an_undefined_type_is_an_error() {
+        let mut doc = credential();
+        doc["type"] = json!(["VerifiableCredential", "FancyCredential"]);
+        assert_eq!(canonicalize(&doc).unwrap_err(), Error::UndefinedTerm("FancyCredential".into()));
+    }
+
+    #[test]
+    fn an_unknown_keyword_is_an_error() {
+        let mut doc = credential();
+        doc["@foo"] = json!("bar");
+        assert_eq!(canonicalize(&doc).unwrap_err(), Error::UndefinedTerm("@foo".into()));
+    }
+
+    #[test]
+    fn a_relative_id_is_an_error() {
+        let mut doc = credential();
+        doc["credentialSubject"]["achievement"]["id"] = json!("achievements/1");
+        assert_eq!(canonicalize(&doc).unwrap_err(), Error::RelativeIri("achievements/1".into()));
+    }
+
+    #[test]
+    fn an_unknown_context_is_refused_without_fetching() {
+        let mut doc = credential();
+        doc["@context"] = json!([contexts::VC_V2, "https://attacker.example/ctx.json"]);
+        assert_eq!(
+            canonicalize(&doc).unwrap_err(),
+            Error::UnknownContext("https://attacker.example/ctx.json".into())
+        );
+    }
+
+    #[test]
+    fn a_missing_context_is_a_field_error() {
+        let mut doc = credential();
+        doc.as_object_mut().unwrap().remove("@context");
+        assert!(matches!(canonicalize(&doc), Err(Error::InvalidField { .. })));
+    }
+
+    #[test]
+    fn key_order_does_not_change_the_canonical_form() {
+        let doc = credential();
+        let mut reversed = Map::new();
+        for (k, v) in doc.as_object().unwrap().iter().rev() {
+            reversed.insert(k.clone(), v.clone());
+        }
+        assert_eq!(canonicalize(&doc).unwrap(), canonicalize(&Value::Object(reversed)).unwrap());
+    }
+}
