@@ -100,9 +100,29 @@ fn with_sentinel_vocab(object: &Map<String, Value>) -> Result<Value> {
 
 /// JSON-LD keywords; any other key of keyword form (`@foo`) would be ignored silently.
 const KEYWORDS: &[&str] = &[
-    "@base", "@container", "@context", "@direction", "@graph", "@id", "@import", "@included",
-    "@index", "@json", "@language", "@list", "@nest", "@none", "@prefix", "@propagate",
-    "@protected", "@reverse", "@set", "@type", "@value", "@version", "@vocab",
+    "@base",
+    "@container",
+    "@context",
+    "@direction",
+    "@graph",
+    "@id",
+    "@import",
+    "@included",
+    "@index",
+    "@json",
+    "@language",
+    "@list",
+    "@nest",
+    "@none",
+    "@prefix",
+    "@propagate",
+    "@protected",
+    "@reverse",
+    "@set",
+    "@type",
+    "@value",
+    "@version",
+    "@vocab",
 ];
 
 /// Walks the JSON: every `@context` string must be bundled, and no key may be an unknown

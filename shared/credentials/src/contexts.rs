@@ -50,8 +50,16 @@ macro_rules! bundled {
 
 /// Every context the crate can process.
 pub const BUNDLED: &[BundledContext] = &[
-    bundled!(VC_V2, "credentials-v2.jsonld", "8a9f494a89ecc51db093e90e84713e07e84d6d9204364a9b3c7868b21751236f"),
-    bundled!(VC_V1, "credentials-v1.jsonld", "00d7dd6d3ad8b920e3e550dd3a3d9090bffcac84cdbf943da6924b3e0a5c8bb8"),
+    bundled!(
+        VC_V2,
+        "credentials-v2.jsonld",
+        "8a9f494a89ecc51db093e90e84713e07e84d6d9204364a9b3c7868b21751236f"
+    ),
+    bundled!(
+        VC_V1,
+        "credentials-v1.jsonld",
+        "00d7dd6d3ad8b920e3e550dd3a3d9090bffcac84cdbf943da6924b3e0a5c8bb8"
+    ),
     bundled!(
         "https://www.w3.org/ns/credentials/status/v1",
         "status-v1.jsonld",
@@ -72,16 +80,36 @@ pub const BUNDLED: &[BundledContext] = &[
         "ob-3.0.2.jsonld",
         "00666ad080ba407687ed1846b7f5e7495f5019042b202a727de47c48a1755c53"
     ),
-    bundled!(OB_V3, "ob-3.0.3.jsonld", "ef2fa9c7846dce233cc166b43639027278be4ee44f00bb1d45c75de2dd0cd761"),
-    bundled!(OB_EXTENSIONS, "ob-extensions.jsonld", "2d013f981d1f4516081a6a04e55468ba2b071d4153b794f19a79715c45a89a5e"),
+    bundled!(
+        OB_V3,
+        "ob-3.0.3.jsonld",
+        "ef2fa9c7846dce233cc166b43639027278be4ee44f00bb1d45c75de2dd0cd761"
+    ),
+    bundled!(
+        OB_EXTENSIONS,
+        "ob-extensions.jsonld",
+        "2d013f981d1f4516081a6a04e55468ba2b071d4153b794f19a79715c45a89a5e"
+    ),
     bundled!(
         "https://w3id.org/security/data-integrity/v1",
         "data-integrity-v1.jsonld",
         "b5d829bd09aa7c42abc6efa0c8ed7635313b5487f37ccfce3ecd149ca9418554"
     ),
-    bundled!(DATA_INTEGRITY_V2, "data-integrity-v2.jsonld", "0f77743daf5b4e8fc067fc5ba5b21044283053aa717fc6b0219843bed3b00363"),
-    bundled!(MULTIKEY_V1, "multikey-v1.jsonld", "8e6bad2e5b4f0721906a4dcc2f7a894b1215cf9a47014c71e286423860642ff0"),
-    bundled!(DID_V1, "did-v1.jsonld", "62c1054bf404d6dd3a4b26b64f830fd72095f6a26edc4469908c94351352ce5f"),
+    bundled!(
+        DATA_INTEGRITY_V2,
+        "data-integrity-v2.jsonld",
+        "0f77743daf5b4e8fc067fc5ba5b21044283053aa717fc6b0219843bed3b00363"
+    ),
+    bundled!(
+        MULTIKEY_V1,
+        "multikey-v1.jsonld",
+        "8e6bad2e5b4f0721906a4dcc2f7a894b1215cf9a47014c71e286423860642ff0"
+    ),
+    bundled!(
+        DID_V1,
+        "did-v1.jsonld",
+        "62c1054bf404d6dd3a4b26b64f830fd72095f6a26edc4469908c94351352ce5f"
+    ),
 ];
 
 /// Checks every bundled document against its pinned hash (once per process).

@@ -43,11 +43,15 @@ pub struct HashData {
 /// The proof configuration for `document` (without `proofValue`): the options with the
 /// document's `@context`.
 pub fn proof_config(document: &Value, options: &ProofOptions) -> Result<Value> {
-    let context = document.get("@context").cloned().ok_or_else(|| Error::field("@context", "is required"))?;
+    let context =
+        document.get("@context").cloned().ok_or_else(|| Error::field("@context", "is required"))?;
     let mut config = Map::new();
     config.insert("@context".into(), context);
     config.insert("type".into(), PROOF_TYPE.into());
-    config.insert("created".into(), options.created.to_rfc3339_opts(SecondsFormat::Secs, true).into());
+    config.insert(
+        "created".into(),
+        options.created.to_rfc3339_opts(SecondsFormat::Secs, true).into(),
+    );
     config.insert("verificationMethod".into(), options.verification_method.clone().into());
     config.insert("cryptosuite".into(), CRYPTOSUITE.into());
     config.insert("proofPurpose".into(), ASSERTION_METHOD.into());
@@ -99,7 +103,10 @@ pub struct VerifiedProof {
 /// `resolve_key` maps a verification method id to the public key it designates; it is where
 /// the caller checks that the method belongs to the issuer. At least one proof must be
 /// present and every one must verify.
-pub fn verify(signed: &Value, mut resolve_key: impl FnMut(&str) -> Result<PublicKey>) -> Result<Vec<VerifiedProof>> {
+pub fn verify(
+    signed: &Value,
+    mut resolve_key: impl FnMut(&str) -> Result<PublicKey>,
+) -> Result<Vec<VerifiedProof>> {
     let Value::Object(object) = signed else {
         return Err(Error::Json("a credential must be a JSON object".into()));
     };
@@ -114,7 +121,8 @@ pub fn verify(signed: &Value, mut resolve_key: impl FnMut(&str) -> Result<Public
     let mut document = object.clone();
     document.remove("proof");
     let document = Value::Object(document);
-    let context = document.get("@context").cloned().ok_or_else(|| Error::field("@context", "is required"))?;
+    let context =
+        document.get("@context").cloned().ok_or_else(|| Error::field("@context", "is required"))?;
     // The document is canonicalized once, whatever the number of proofs.
     let document_hash: [u8; 32] = Sha256::digest(canon::canonicalize(&document)?.as_bytes()).into();
 
@@ -135,10 +143,13 @@ pub fn verify(signed: &Value, mut resolve_key: impl FnMut(&str) -> Result<Public
             return Err(Error::Proof("proofPurpose must be assertionMethod".into()));
         }
         if let Some(created) = proof.get("created") {
-            let created = created.as_str().ok_or_else(|| Error::Proof("created must be a string".into()))?;
-            DateTime::parse_from_rfc3339(created).map_err(|_| Error::Proof(format!("created `{created}` is not a date-time")))?;
+            let created =
+                created.as_str().ok_or_else(|| Error::Proof("created must be a string".into()))?;
+            DateTime::parse_from_rfc3339(created)
+                .map_err(|_| Error::Proof(format!("created `{created}` is not a date-time")))?;
         }
-        let method = text("verificationMethod").ok_or_else(|| Error::Proof("no verificationMethod".into()))?;
+        let method = text("verificationMethod")
+            .ok_or_else(|| Error::Proof("no verificationMethod".into()))?;
         let proof_value = text("proofValue").ok_or_else(|| Error::Proof("no proofValue".into()))?;
         let signature = proof_value
             .strip_prefix('z')
@@ -179,7 +190,9 @@ mod tests {
 
     fn key() -> KeyPair {
         let key = json("key.json");
-        KeyPair::from_seed(&hex::decode(key["seed_hex"].as_str().unwrap()).unwrap().try_into().unwrap())
+        KeyPair::from_seed(
+            &hex::decode(key["seed_hex"].as_str().unwrap()).unwrap().try_into().unwrap(),
+        )
     }
 
     fn options() -> ProofOptions {
@@ -196,12 +209,27 @@ mod tests {
             let config = proof_config(&unsigned, &options()).unwrap();
             assert_eq!(config, json(&format!("{kind}/proof-config.json")), "{kind} proof config");
             let hashes = hash_data(&unsigned, &config).unwrap();
-            assert_eq!(hashes.document_nquads, read(&format!("{kind}/document.nq")), "{kind} document N-Quads");
-            assert_eq!(hashes.proof_config_nquads, read(&format!("{kind}/proof-config.nq")), "{kind} proof N-Quads");
+            assert_eq!(
+                hashes.document_nquads,
+                read(&format!("{kind}/document.nq")),
+                "{kind} document N-Quads"
+            );
+            assert_eq!(
+                hashes.proof_config_nquads,
+                read(&format!("{kind}/proof-config.nq")),
+                "{kind} proof N-Quads"
+            );
             let expected = json(&format!("{kind}/hashes.json"));
-            assert_eq!(hex::encode(hashes.hash), expected["hash_data_hex"].as_str().unwrap(), "{kind} hash data");
+            assert_eq!(
+                hex::encode(hashes.hash),
+                expected["hash_data_hex"].as_str().unwrap(),
+                "{kind} hash data"
+            );
             let signed = sign(&unsigned, &key(), &options()).unwrap();
-            assert_eq!(signed["proof"][0]["proofValue"], expected["proof_value"], "{kind} proofValue");
+            assert_eq!(
+                signed["proof"][0]["proofValue"], expected["proof_value"],
+                "{kind} proofValue"
+            );
             assert_eq!(signed, json(&format!("{kind}/signed.json")), "{kind} signed credential");
         }
     }

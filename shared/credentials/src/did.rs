@@ -27,10 +27,15 @@ pub fn did_web(host: &str, path: &[&str]) -> String {
 /// `http` for a local server): `did:web:h%3A8080:ws:acme` is `SCHEME://h:8080/ws/acme/did.json`,
 /// and a bare host is `SCHEME://host/.well-known/did.json`.
 pub fn did_web_document_url(did: &str, scheme: &str) -> Result<String> {
-    let rest = did.strip_prefix("did:web:").ok_or_else(|| Error::Did(format!("`{did}` is not a did:web")))?;
+    let rest = did
+        .strip_prefix("did:web:")
+        .ok_or_else(|| Error::Did(format!("`{did}` is not a did:web")))?;
     let rest = rest.split('#').next().unwrap_or_default();
     let mut parts = rest.split(':');
-    let host = parts.next().filter(|h| !h.is_empty()).ok_or_else(|| Error::Did("did:web has no host".into()))?;
+    let host = parts
+        .next()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::Did("did:web has no host".into()))?;
     let host = host.replace("%3A", ":").replace("%3a", ":");
     let path: Vec<String> = parts.map(|p| p.replace("%3A", ":").replace("%3a", ":")).collect();
     if path.iter().any(|p| p.is_empty() || p == ".." || p.contains('/')) {
@@ -132,11 +137,16 @@ impl DidDocument {
             .ok_or_else(|| Error::Did("DID document has no `id`".into()))?
             .to_owned();
         let absolute = |reference: &str| {
-            if reference.starts_with('#') { format!("{id}{reference}") } else { reference.to_owned() }
+            if reference.starts_with('#') {
+                format!("{id}{reference}")
+            } else {
+                reference.to_owned()
+            }
         };
         let parse_method = |method: &Value| -> Option<VerificationMethod> {
             let method_id = absolute(method.get("id")?.as_str()?);
-            let controller = method.get("controller").and_then(Value::as_str).unwrap_or(&id).to_owned();
+            let controller =
+                method.get("controller").and_then(Value::as_str).unwrap_or(&id).to_owned();
             let key = parse_key(method)?;
             Some(VerificationMethod { id: method_id, controller, key })
         };
@@ -146,7 +156,8 @@ impl DidDocument {
             .map(|methods| methods.iter().filter_map(parse_method).collect())
             .unwrap_or_default();
         let mut assertion_method = Vec::new();
-        for entry in document.get("assertionMethod").and_then(Value::as_array).into_iter().flatten() {
+        for entry in document.get("assertionMethod").and_then(Value::as_array).into_iter().flatten()
+        {
             match entry {
                 Value::String(reference) => assertion_method.push(absolute(reference)),
                 Value::Object(_) => {
@@ -165,7 +176,10 @@ impl DidDocument {
     /// controlled by this DID.
     pub fn assertion_key(&self, method_id: &str) -> Result<&KeyMaterial> {
         if !self.assertion_method.iter().any(|m| m == method_id) {
-            return Err(Error::Did(format!("`{method_id}` is not an assertionMethod of `{}`", self.id)));
+            return Err(Error::Did(format!(
+                "`{method_id}` is not an assertionMethod of `{}`",
+                self.id
+            )));
         }
         let method = self
             .verification_methods
@@ -181,7 +195,9 @@ impl DidDocument {
     /// The DID document of a `did:key` (Ed25519 only), computed locally.
     pub fn from_did_key(did: &str) -> Result<Self> {
         let did = did.split('#').next().unwrap_or_default();
-        let multibase = did.strip_prefix("did:key:").ok_or_else(|| Error::Did(format!("`{did}` is not a did:key")))?;
+        let multibase = did
+            .strip_prefix("did:key:")
+            .ok_or_else(|| Error::Did(format!("`{did}` is not a did:key")))?;
         let key = PublicKey::from_multibase(multibase)?;
         let mut document = Self::new(did);
         document.add_ed25519_key(multibase, key);
@@ -217,7 +233,10 @@ mod tests {
     fn did_web_encodes_the_port_and_path_and_maps_back_to_a_url() {
         let did = did_web("127.0.0.1:8080", &["ws", "acme"]);
         assert_eq!(did, "did:web:127.0.0.1%3A8080:ws:acme");
-        assert_eq!(did_web_document_url(&did, "http").unwrap(), "http://127.0.0.1:8080/ws/acme/did.json");
+        assert_eq!(
+            did_web_document_url(&did, "http").unwrap(),
+            "http://127.0.0.1:8080/ws/acme/did.json"
+        );
         assert_eq!(
             did_web_document_url("did:web:badges.example.com", "https").unwrap(),
             "https://badges.example.com/.well-known/did.json"
@@ -228,12 +247,16 @@ mod tests {
 
     #[test]
     fn the_vectors_did_document_is_read_and_its_key_found() {
-        let document: Value = serde_json::from_slice(include_bytes!("../tests/vectors/did.json")).unwrap();
+        let document: Value =
+            serde_json::from_slice(include_bytes!("../tests/vectors/did.json")).unwrap();
         let did = DidDocument::from_json(&document).unwrap();
         let key = did.assertion_key("did:web:badges.example.com#key-1").unwrap();
         assert_eq!(
             key,
-            &KeyMaterial::Ed25519(PublicKey::from_multibase("z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw").unwrap())
+            &KeyMaterial::Ed25519(
+                PublicKey::from_multibase("z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw")
+                    .unwrap()
+            )
         );
         assert!(did.assertion_key("did:web:badges.example.com#key-2").is_err());
     }

@@ -62,9 +62,9 @@ impl KeyPair {
 
     /// Reads `z3u2…` (seed) or `zrv…` (seed ‖ public key) secret key multibase.
     pub fn from_secret_key_multibase(encoded: &str) -> Result<Self> {
-        let body = encoded
-            .strip_prefix('z')
-            .ok_or_else(|| Error::Key("secret key multibase must start with `z` (base58btc)".into()))?;
+        let body = encoded.strip_prefix('z').ok_or_else(|| {
+            Error::Key("secret key multibase must start with `z` (base58btc)".into())
+        })?;
         let bytes = Zeroizing::new(
             bs58::decode(body)
                 .into_vec()
@@ -81,7 +81,9 @@ impl KeyPair {
         seed.copy_from_slice(&rest[..32]);
         let pair = Self::from_seed(&seed);
         if rest.len() == 64 && rest[32..] != pair.public_key().to_bytes() {
-            return Err(Error::Key("the public half of the 64-byte secret key does not match its seed".into()));
+            return Err(Error::Key(
+                "the public half of the 64-byte secret key does not match its seed".into(),
+            ));
         }
         Ok(pair)
     }
@@ -96,12 +98,17 @@ impl KeyPair {
     /// Reads a private Ed25519 JWK.
     pub fn from_private_jwk(jwk: &Value) -> Result<Self> {
         let public = PublicKey::from_jwk(jwk)?;
-        let d = jwk.get("d").and_then(Value::as_str).ok_or_else(|| Error::Key("JWK has no `d`".into()))?;
+        let d = jwk
+            .get("d")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::Key("JWK has no `d`".into()))?;
         let seed = Zeroizing::new(
             URL_SAFE_NO_PAD.decode(d).map_err(|_| Error::Key("JWK `d` is not base64url".into()))?,
         );
-        let seed: &[u8; 32] =
-            seed.as_slice().try_into().map_err(|_| Error::Key("JWK `d` must be 32 bytes".into()))?;
+        let seed: &[u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Key("JWK `d` must be 32 bytes".into()))?;
         let pair = Self::from_seed(seed);
         if pair.public_key() != public {
             return Err(Error::Key("JWK `x` does not match `d`".into()));
@@ -170,9 +177,12 @@ impl std::fmt::Debug for PublicKey {
 impl PublicKey {
     /// From the raw 32 bytes; fails on a point that is not on the curve.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let bytes: &[u8; 32] =
-            bytes.try_into().map_err(|_| Error::Key(format!("an Ed25519 public key is 32 bytes, not {}", bytes.len())))?;
-        VerifyingKey::from_bytes(bytes).map(Self).map_err(|_| Error::Key("not a valid Ed25519 public key".into()))
+        let bytes: &[u8; 32] = bytes.try_into().map_err(|_| {
+            Error::Key(format!("an Ed25519 public key is 32 bytes, not {}", bytes.len()))
+        })?;
+        VerifyingKey::from_bytes(bytes)
+            .map(Self)
+            .map_err(|_| Error::Key("not a valid Ed25519 public key".into()))
     }
 
     /// The raw 32 bytes.
@@ -190,9 +200,9 @@ impl PublicKey {
 
     /// Reads `z6Mk…`.
     pub fn from_multibase(encoded: &str) -> Result<Self> {
-        let body = encoded
-            .strip_prefix('z')
-            .ok_or_else(|| Error::Key("publicKeyMultibase must start with `z` (base58btc)".into()))?;
+        let body = encoded.strip_prefix('z').ok_or_else(|| {
+            Error::Key("publicKeyMultibase must start with `z` (base58btc)".into())
+        })?;
         let bytes = bs58::decode(body)
             .into_vec()
             .map_err(|_| Error::Key("publicKeyMultibase is not base58btc".into()))?;
@@ -209,19 +219,28 @@ impl PublicKey {
 
     /// Reads a public Ed25519 JWK (a private one's `d` is ignored).
     pub fn from_jwk(jwk: &Value) -> Result<Self> {
-        if jwk.get("kty").and_then(Value::as_str) != Some("OKP") || jwk.get("crv").and_then(Value::as_str) != Some("Ed25519") {
+        if jwk.get("kty").and_then(Value::as_str) != Some("OKP")
+            || jwk.get("crv").and_then(Value::as_str) != Some("Ed25519")
+        {
             return Err(Error::Key("JWK is not kty OKP, crv Ed25519".into()));
         }
-        let x = jwk.get("x").and_then(Value::as_str).ok_or_else(|| Error::Key("JWK has no `x`".into()))?;
-        let bytes = URL_SAFE_NO_PAD.decode(x).map_err(|_| Error::Key("JWK `x` is not base64url".into()))?;
+        let x = jwk
+            .get("x")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::Key("JWK has no `x`".into()))?;
+        let bytes =
+            URL_SAFE_NO_PAD.decode(x).map_err(|_| Error::Key("JWK `x` is not base64url".into()))?;
         Self::from_bytes(&bytes)
     }
 
     /// Verifies an Ed25519 signature (strict: no small-order keys, no malleable signatures).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
-        let signature = Signature::from_slice(signature)
-            .map_err(|_| Error::Proof(format!("an Ed25519 signature is 64 bytes, not {}", signature.len())))?;
-        self.0.verify_strict(message, &signature).map_err(|_| Error::Proof("signature does not verify".into()))
+        let signature = Signature::from_slice(signature).map_err(|_| {
+            Error::Proof(format!("an Ed25519 signature is 64 bytes, not {}", signature.len()))
+        })?;
+        self.0
+            .verify_strict(message, &signature)
+            .map_err(|_| Error::Proof("signature does not verify".into()))
     }
 }
 
@@ -248,12 +267,18 @@ mod tests {
     fn the_32_byte_secret_multibase_round_trips_and_starts_with_z3u2() {
         let secret = pair().secret_key_multibase();
         assert!(secret.starts_with("z3u2"), "{}", secret.as_str());
-        assert_eq!(KeyPair::from_secret_key_multibase(&secret).unwrap().public_key(), pair().public_key());
+        assert_eq!(
+            KeyPair::from_secret_key_multibase(&secret).unwrap().public_key(),
+            pair().public_key()
+        );
     }
 
     #[test]
     fn the_64_byte_secret_form_is_read_and_checked() {
-        assert_eq!(KeyPair::from_secret_key_multibase(SECRET_64).unwrap().public_key(), pair().public_key());
+        assert_eq!(
+            KeyPair::from_secret_key_multibase(SECRET_64).unwrap().public_key(),
+            pair().public_key()
+        );
         // Flip a character of the public half: the seed no longer matches.
         let mut tampered = SECRET_64.to_string();
         tampered.replace_range(80..81, if &SECRET_64[80..81] == "a" { "b" } else { "a" });
@@ -266,7 +291,10 @@ mod tests {
         let parsed: Value = serde_json::from_str(&file).unwrap();
         assert_eq!(parsed["type"], "Multikey");
         assert_eq!(parsed["publicKeyMultibase"], PUBLIC);
-        assert_eq!(KeyPair::from_key_file(file.as_bytes()).unwrap().public_key(), pair().public_key());
+        assert_eq!(
+            KeyPair::from_key_file(file.as_bytes()).unwrap().public_key(),
+            pair().public_key()
+        );
         let vectors = include_bytes!("../tests/vectors/key.json");
         assert_eq!(KeyPair::from_key_file(vectors).unwrap().public_key(), pair().public_key());
     }
@@ -284,9 +312,14 @@ mod tests {
     fn jwk_round_trips_with_d_as_the_seed() {
         let jwk: Value = serde_json::from_str(&pair().to_private_jwk()).unwrap();
         assert_eq!(jwk["kty"], "OKP");
-        assert_eq!(URL_SAFE_NO_PAD.decode(jwk["d"].as_str().unwrap()).unwrap(), hex::decode(SEED).unwrap());
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(jwk["d"].as_str().unwrap()).unwrap(),
+            hex::decode(SEED).unwrap()
+        );
         assert_eq!(KeyPair::from_private_jwk(&jwk).unwrap().public_key(), pair().public_key());
-        assert!(PublicKey::from_jwk(&json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"})).is_err());
+        assert!(
+            PublicKey::from_jwk(&json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"})).is_err()
+        );
     }
 
     #[test]
