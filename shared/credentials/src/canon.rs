@@ -83,7 +83,7 @@ fn load_bundled(
 fn with_sentinel_vocab(object: &Map<String, Value>) -> Result<Value> {
     let mut guarded = object.clone();
     let sentinel = serde_json::json!({ "@vocab": UNDEFINED_VOCAB });
-    let context = match guarded.remove("@context") {
+    let context = match guarded.shift_remove("@context") {
         None => return Err(Error::field("@context", "is required")),
         Some(Value::Array(mut entries)) => {
             entries.push(sentinel);

@@ -82,7 +82,7 @@ pub fn sign(unsigned: &Value, key: &KeyPair, options: &ProofOptions) -> Result<V
     let Value::Object(mut proof) = config else {
         return Err(Error::Proof("proof configuration is not an object".into()));
     };
-    proof.remove("@context");
+    proof.shift_remove("@context");
     proof.insert("proofValue".into(), format!("z{}", bs58::encode(signature).into_string()).into());
     let mut signed = object.clone();
     signed.insert("proof".into(), Value::Array(vec![Value::Object(proof)]));
@@ -119,7 +119,7 @@ pub fn verify(
         return Err(Error::Proof("the credential has no proof".into()));
     }
     let mut document = object.clone();
-    document.remove("proof");
+    document.shift_remove("proof");
     let document = Value::Object(document);
     let context =
         document.get("@context").cloned().ok_or_else(|| Error::field("@context", "is required"))?;
@@ -157,7 +157,7 @@ pub fn verify(
             .ok_or_else(|| Error::Proof("proofValue is not base58btc multibase".into()))?;
 
         let mut config = proof.clone();
-        config.remove("proofValue");
+        config.shift_remove("proofValue");
         config.insert("@context".into(), context.clone());
         let config_hash = Sha256::digest(canon::canonicalize(&Value::Object(config))?.as_bytes());
         let mut hash = [0u8; 64];
@@ -231,6 +231,19 @@ mod tests {
                 "{kind} proofValue"
             );
             assert_eq!(signed, json(&format!("{kind}/signed.json")), "{kind} signed credential");
+            // Same key order as the reference signer, so the files are identical too.
+            let keys: Vec<&String> = signed["proof"][0].as_object().unwrap().keys().collect();
+            assert_eq!(
+                keys,
+                [
+                    "type",
+                    "created",
+                    "verificationMethod",
+                    "cryptosuite",
+                    "proofPurpose",
+                    "proofValue"
+                ]
+            );
         }
     }
 

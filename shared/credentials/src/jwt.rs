@@ -200,10 +200,11 @@ pub fn check_claims(jwt: &UnverifiedJwt) -> Result<()> {
     if !claim("nbf").is_some_and(Value::is_number) {
         return Err(Error::Jwt("nbf claim missing".into()));
     }
-    if let KeySource::Kid(kid) = &jwt.key_source {
-        if kid.starts_with("did:") && kid.split('#').next() != Some(issuer) {
-            return Err(Error::Jwt(format!("kid `{kid}` is not a key of the issuer `{issuer}`")));
-        }
+    if let KeySource::Kid(kid) = &jwt.key_source
+        && kid.starts_with("did:")
+        && kid.split('#').next() != Some(issuer)
+    {
+        return Err(Error::Jwt(format!("kid `{kid}` is not a key of the issuer `{issuer}`")));
     }
     Ok(())
 }

@@ -145,10 +145,10 @@ impl KeyPair {
             .or(file.secret_key_multibase_snake.as_deref())
             .ok_or_else(|| Error::Key("key file has no secretKeyMultibase".into()))?;
         let pair = Self::from_secret_key_multibase(secret)?;
-        if let Some(public) = &file.public_key_multibase {
-            if PublicKey::from_multibase(public)? != pair.public_key() {
-                return Err(Error::Key("publicKeyMultibase does not match the secret key".into()));
-            }
+        if let Some(public) = &file.public_key_multibase
+            && PublicKey::from_multibase(public)? != pair.public_key()
+        {
+            return Err(Error::Key("publicKeyMultibase does not match the secret key".into()));
         }
         Ok(pair)
     }

@@ -66,7 +66,7 @@ impl std::fmt::Debug for StatusList {
 impl StatusList {
     /// A list of `entries` cleared bits; at least [`MIN_ENTRIES`], a multiple of 8.
     pub fn new(entries: usize) -> Result<Self> {
-        if entries < MIN_ENTRIES || entries % 8 != 0 || entries / 8 > MAX_DECODED_BYTES {
+        if entries < MIN_ENTRIES || !entries.is_multiple_of(8) || entries / 8 > MAX_DECODED_BYTES {
             return Err(Error::StatusList(format!(
                 "a list holds a multiple of 8 entries, from {MIN_ENTRIES} to {}",
                 MAX_DECODED_BYTES * 8

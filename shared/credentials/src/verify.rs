@@ -373,10 +373,10 @@ fn verify_jwt_report(
 
 /// An embedded JWK is self-asserted: it only speaks for an issuer that is that very key.
 fn bound_to_issuer(issuer: &str, key: KeyMaterial) -> crate::Result<KeyMaterial> {
-    if let KeyMaterial::Ed25519(public) = &key {
-        if issuer == crate::did::did_key(public) {
-            return Ok(key);
-        }
+    if let KeyMaterial::Ed25519(public) = &key
+        && issuer == crate::did::did_key(public)
+    {
+        return Ok(key);
     }
     Err(Error::Did(format!("the header's embedded JWK is not bound to the issuer `{issuer}`")))
 }

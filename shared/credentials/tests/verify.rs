@@ -1,5 +1,7 @@
 //! The verifier against the conformance vectors, VC-JWTs, baked images and bad input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Utc};
 use credentials::did::DidDocument;
 use credentials::keys::KeyPair;
