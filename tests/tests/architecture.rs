@@ -1,0 +1,48 @@
+//! Dependency rules of the workspace, checked on the real dependency graph.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+/// The normal (non-dev, non-build) dependencies of `package`, one crate name per line.
+fn normal_dependencies(package: &str) -> Vec<String> {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            package,
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_credentials_core_depends_on_no_io_runtime_cloud_or_transport_crate() {
+    let dependencies = normal_dependencies("credentials");
+    assert!(dependencies.iter().any(|d| d == "oxjsonld"), "the tree was read: {dependencies:?}");
+    let forbidden = |name: &str| {
+        name.starts_with("aws-")
+            || name.starts_with("lambda_")
+            || ["axum", "rusqlite", "tokio", "hyper", "reqwest"].contains(&name)
+    };
+    let found: Vec<&String> = dependencies.iter().filter(|d| forbidden(d)).collect();
+    assert!(found.is_empty(), "credentials must stay pure, but depends on {found:?}");
+}
