@@ -70,6 +70,40 @@ pub fn hash_data(document: &Value, proof_config: &Value) -> Result<HashData> {
 
 /// Signs `unsigned` (a JSON object without `proof`) and returns it with `"proof": [...]`.
 pub fn sign(unsigned: &Value, key: &KeyPair, options: &ProofOptions) -> Result<Value> {
+    let prepared = prepare(unsigned, options)?;
+    let signature = key.sign(prepared.hash_data());
+    prepared.finish(&signature)
+}
+
+/// A document ready to be signed by a key held elsewhere (a KMS, an HSM): the 64 bytes to
+/// sign, and what to assemble once the signature comes back.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    document: Map<String, Value>,
+    proof: Map<String, Value>,
+    hash: [u8; 64],
+}
+
+impl Prepared {
+    /// The bytes Ed25519 must sign: `sha256(proof config) ‖ sha256(document)`.
+    pub fn hash_data(&self) -> &[u8; 64] {
+        &self.hash
+    }
+
+    /// The signed document, with `signature` (64 bytes) as the proof value.
+    pub fn finish(self, signature: &[u8]) -> Result<Value> {
+        if signature.len() != 64 {
+            return Err(Error::Proof(format!("an Ed25519 signature is 64 bytes, not {}", signature.len())));
+        }
+        let Self { mut document, mut proof, .. } = self;
+        proof.insert("proofValue".into(), format!("z{}", bs58::encode(signature).into_string()).into());
+        document.insert("proof".into(), Value::Array(vec![Value::Object(proof)]));
+        Ok(Value::Object(document))
+    }
+}
+
+/// Canonicalizes and hashes `unsigned` for a proof with `options`, without signing.
+pub fn prepare(unsigned: &Value, options: &ProofOptions) -> Result<Prepared> {
     let Value::Object(object) = unsigned else {
         return Err(Error::Json("a credential must be a JSON object".into()));
     };
@@ -78,15 +112,11 @@ pub fn sign(unsigned: &Value, key: &KeyPair, options: &ProofOptions) -> Result<V
     }
     let config = proof_config(unsigned, options)?;
     let hashes = hash_data(unsigned, &config)?;
-    let signature = key.sign(&hashes.hash);
     let Value::Object(mut proof) = config else {
         return Err(Error::Proof("proof configuration is not an object".into()));
     };
     proof.shift_remove("@context");
-    proof.insert("proofValue".into(), format!("z{}", bs58::encode(signature).into_string()).into());
-    let mut signed = object.clone();
-    signed.insert("proof".into(), Value::Array(vec![Value::Object(proof)]));
-    Ok(Value::Object(signed))
+    Ok(Prepared { document: object.clone(), proof, hash: hashes.hash })
 }
 
 /// A proof that verified.

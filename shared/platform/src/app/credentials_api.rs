@@ -1,0 +1,374 @@
+//! Issuing credentials, reading them, and changing their status.
+
+use chrono::{DateTime, Duration, Utc};
+use credentials::model::{
+    Achievement, AchievementSubject, Alignment, BitstringStatusListEntry, Evidence, IdentityObject, Image,
+    OpenBadgeCredential, Profile,
+};
+use credentials::status::StatusPurpose;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{App, Caller};
+use crate::ids::{CredentialId, Email, EventId, HttpUrl, IdempotencyKey, TemplateId, random_token, text};
+use crate::model::{
+    CredentialFilter, CredentialRecord, CredentialStatus, Event, EventKind, IdempotencyRecord, StatusKind, StatusListId,
+    Template, Workspace,
+};
+use crate::ports::InsertCredential;
+use crate::{Error, Result};
+
+/// `POST …/credentials`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    pub template_id: String,
+    pub recipient: RecipientInput,
+    pub valid_until: Option<String>,
+    pub evidence: Option<Vec<EvidenceInput>>,
+}
+
+/// The recipient as submitted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientInput {
+    pub email: String,
+    pub name: String,
+}
+
+/// One piece of evidence as submitted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceInput {
+    pub url: String,
+    pub name: Option<String>,
+    pub narrative: Option<String>,
+}
+
+/// What issuing produced.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub record: CredentialRecord,
+    /// `false` when an idempotency key returned an earlier credential.
+    pub created: bool,
+}
+
+/// A parsed, validated request to issue one credential.
+#[derive(Debug, Clone)]
+pub(crate) struct Issue {
+    pub email: Email,
+    pub name: String,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub evidence: Vec<(HttpUrl, Option<String>, Option<String>)>,
+}
+
+pub(crate) fn parse_date(field: &str, text: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|d| d.to_utc())
+        .map_err(|_| Error::invalid(field, "must be an RFC 3339 date-time, like 2030-01-31T00:00:00Z"))
+}
+
+impl IssueRequest {
+    fn parse(self) -> Result<(TemplateId, Issue)> {
+        let template_id = TemplateId::parse(&self.template_id)?;
+        let email = Email::parse("recipient.email", &self.recipient.email)?;
+        let name = text("recipient.name", &self.recipient.name, 200)?;
+        let valid_until = self.valid_until.as_deref().map(|t| parse_date("valid_until", t)).transpose()?;
+        let evidence = self
+            .evidence
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                Ok((
+                    HttpUrl::parse(&format!("evidence[{i}].url"), &e.url)?,
+                    e.name.map(|n| text(&format!("evidence[{i}].name"), &n, 500)).transpose()?,
+                    e.narrative.map(|n| text(&format!("evidence[{i}].narrative"), &n, 5000)).transpose()?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if evidence.len() > 20 {
+            return Err(Error::invalid("evidence", "at most 20 items"));
+        }
+        Ok((template_id, Issue { email, name, valid_until, evidence }))
+    }
+}
+
+impl App {
+    /// Issues a credential from a template of the caller's workspace `slug`. With an
+    /// idempotency key, the same key and body return the first credential (`created: false`),
+    /// and the same key with another body is a conflict.
+    pub async fn issue(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        request: IssueRequest,
+        idempotency: Option<(IdempotencyKey, String)>,
+    ) -> Result<Issued> {
+        let workspace = self.workspace(caller, slug).await?;
+        if let Some((key, hash)) = &idempotency
+            && let Some(existing) = self.ports().credentials.idempotency_record(workspace.id, key.as_str()).await?
+        {
+            return self.replay(existing, hash).await;
+        }
+        let (template_id, issue) = request.parse()?;
+        let template = self
+            .ports()
+            .templates
+            .template(workspace.id, template_id)
+            .await?
+            .ok_or_else(|| Error::invalid("template_id", "no such template in this workspace"))?;
+        self.issue_from(&workspace, &template, issue, idempotency).await
+    }
+
+    async fn replay(&self, existing: IdempotencyRecord, hash: &str) -> Result<Issued> {
+        if existing.request_hash != hash {
+            return Err(Error::Conflict("this Idempotency-Key was used with a different request body".into()));
+        }
+        let record = self
+            .ports()
+            .credentials
+            .credential(existing.credential_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("idempotency record points at a missing credential"))?;
+        Ok(Issued { record, created: false })
+    }
+
+    /// Builds, signs and stores one credential; shared by single and bulk issuance.
+    pub(crate) async fn issue_from(
+        &self,
+        workspace: &Workspace,
+        template: &Template,
+        issue: Issue,
+        idempotency: Option<(IdempotencyKey, String)>,
+    ) -> Result<Issued> {
+        let now = self.ports().clock.now();
+        let valid_until = issue.valid_until.or_else(|| template.valid_for_days.map(|days| now + Duration::days(days.into())));
+        if valid_until.is_some_and(|until| until <= now) {
+            return Err(Error::invalid("valid_until", "must be in the future"));
+        }
+        let id = CredentialId::generate();
+        let index = self.ports().workspaces.allocate_status_index(workspace.id).await?;
+        let (list, _) = StatusListId::for_index(workspace.id, StatusPurpose::Revocation, index);
+        self.publish_status_lists(workspace, list.page).await?;
+
+        let unsigned = self.build_credential(workspace, template, &issue, id, index, now, valid_until)?;
+        let signed = self.sign_document(workspace, &unsigned, now).await?;
+        let record = CredentialRecord {
+            id,
+            workspace_id: workspace.id,
+            template_id: template.id,
+            recipient_email: issue.email,
+            recipient_name: issue.name,
+            status: CredentialStatus::Active,
+            status_index: index,
+            issued_at: now,
+            valid_from: now,
+            valid_until,
+            document: signed.to_string(),
+        };
+        let event = self.credential_event(EventKind::CredentialIssued, &record, workspace, None);
+        let idempotency_record = idempotency.map(|(key, hash)| IdempotencyRecord {
+            workspace_id: workspace.id,
+            key: key.as_str().to_owned(),
+            request_hash: hash,
+            credential_id: id,
+            created_at: now,
+        });
+        match self.ports().credentials.insert_credential(&record, idempotency_record.as_ref(), &[event]).await? {
+            InsertCredential::Inserted => Ok(Issued { record, created: true }),
+            InsertCredential::KeyExists(existing) => {
+                let hash = idempotency_record.map(|r| r.request_hash).unwrap_or_default();
+                self.replay(existing, &hash).await
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_credential(
+        &self,
+        workspace: &Workspace,
+        template: &Template,
+        issue: &Issue,
+        id: CredentialId,
+        index: u64,
+        now: DateTime<Utc>,
+        valid_until: Option<DateTime<Utc>>,
+    ) -> Result<serde_json::Value> {
+        let base = self.settings().base();
+        let mut achievement = Achievement::new(
+            format!("{base}/ws/{}/achievements/{}", workspace.slug, template.id),
+            &template.name,
+            &template.description,
+            &template.criteria_narrative,
+        );
+        achievement.achievement_type = template.achievement_type.clone();
+        achievement.image = template.image.as_ref().map(|url| Image::new(url.as_str(), Some(template.name.clone())));
+        achievement.tag = template.tags.clone();
+        achievement.alignment = template
+            .alignments
+            .iter()
+            .map(|a| {
+                let mut alignment = Alignment::new(&a.target_name, a.target_url.as_str());
+                alignment.target_description = a.target_description.clone();
+                alignment.target_framework = a.target_framework.clone();
+                alignment.target_code = a.target_code.clone();
+                alignment
+            })
+            .collect();
+        let mut issuer = Profile::new(&workspace.did, &workspace.issuer.name);
+        issuer.url = workspace.issuer.url.as_ref().map(|u| u.as_str().to_owned());
+        issuer.email = workspace.issuer.email.as_ref().map(|e| e.as_str().to_owned());
+        issuer.image = workspace.issuer.image.as_ref().map(|u| Image::new(u.as_str(), None));
+        achievement.creator = Some(Profile::new(&workspace.did, &workspace.issuer.name));
+
+        let salt = random_token(12)?;
+        let mut subject = AchievementSubject::with_identity(IdentityObject::hashed_email(issue.email.as_str(), &salt), achievement);
+        subject.name = Some(issue.name.clone());
+
+        let (revocation, offset) = StatusListId::for_index(workspace.id, StatusPurpose::Revocation, index);
+        let (suspension, _) = StatusListId::for_index(workspace.id, StatusPurpose::Suspension, index);
+        let offset = usize::try_from(offset).map_err(|_| anyhow::anyhow!("status index overflow"))?;
+        let mut builder = OpenBadgeCredential::builder(format!("urn:uuid:{id}"), issuer, subject)
+            .valid_from(now)
+            .valid_until(valid_until)
+            .description(template.description.clone())
+            .status(vec![
+                BitstringStatusListEntry::new(&self.status_list_url(&revocation), offset, StatusPurpose::Revocation),
+                BitstringStatusListEntry::new(&self.status_list_url(&suspension), offset, StatusPurpose::Suspension),
+            ]);
+        for (url, name, narrative) in &issue.evidence {
+            let mut evidence = Evidence::at(url.as_str());
+            evidence.name = name.clone();
+            evidence.narrative = narrative.clone();
+            builder = builder.evidence(evidence);
+        }
+        Ok(builder.build()?.to_json()?)
+    }
+
+    /// Signs a document with the workspace's current key (`eddsa-rdfc-2022`).
+    pub(crate) async fn sign_document(
+        &self,
+        workspace: &Workspace,
+        unsigned: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<serde_json::Value> {
+        let options = credentials::di::ProofOptions { verification_method: workspace.verification_method(), created: now };
+        let prepared = credentials::di::prepare(unsigned, &options)?;
+        let signature = self.ports().keys.sign(workspace.id, &workspace.current_key_id, prepared.hash_data()).await?;
+        Ok(prepared.finish(&signature)?)
+    }
+
+    pub(crate) fn credential_event(
+        &self,
+        kind: EventKind,
+        record: &CredentialRecord,
+        workspace: &Workspace,
+        reason: Option<&str>,
+    ) -> Event {
+        let mut data = json!({
+            "credential_id": record.id,
+            "workspace": workspace.slug,
+            "template_id": record.template_id,
+            "verification_url": self.verification_url(record.id),
+        });
+        if let Some(reason) = reason {
+            data["reason"] = reason.into();
+        }
+        Event { id: EventId::generate(), workspace_id: workspace.id, kind, occurred_at: self.ports().clock.now(), data }
+    }
+
+    /// The public verification page of a credential.
+    pub fn verification_url(&self, id: CredentialId) -> String {
+        format!("{}/credentials/{id}", self.settings().base())
+    }
+
+    /// The credential `id` of the caller's workspace `slug`.
+    pub async fn credential(&self, caller: &Caller, slug: &str, id: &str) -> Result<CredentialRecord> {
+        let workspace = self.workspace(caller, slug).await?;
+        self.credential_in(&workspace, id).await
+    }
+
+    async fn credential_in(&self, workspace: &Workspace, id: &str) -> Result<CredentialRecord> {
+        let id = CredentialId::parse(id).map_err(|_| Error::NotFound("credential"))?;
+        match self.ports().credentials.credential(id).await? {
+            Some(record) if record.workspace_id == workspace.id => Ok(record),
+            _ => Err(Error::NotFound("credential")),
+        }
+    }
+
+    /// A page of the workspace's credentials, after the cursor, and the next cursor.
+    pub async fn list_credentials(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        filter: CredentialFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<CredentialRecord>, Option<String>)> {
+        let workspace = self.workspace(caller, slug).await?;
+        let after = cursor.map(|c| CredentialId::parse(c).map_err(|_| Error::invalid("cursor", "is not a cursor from this API"))).transpose()?;
+        let limit = limit.clamp(1, 200);
+        let mut page = self.ports().credentials.list_credentials(workspace.id, &filter, after, limit + 1).await?;
+        let next = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|r| r.id.to_string())
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    /// Revokes a credential (for good), with a reason.
+    pub async fn revoke(&self, caller: &Caller, slug: &str, id: &str, reason: &str) -> Result<CredentialRecord> {
+        let reason = text("reason", reason, 1000)?;
+        let workspace = self.workspace(caller, slug).await?;
+        let record = self.credential_in(&workspace, id).await?;
+        if record.status.kind() == StatusKind::Revoked {
+            // Re-applying the bit repairs a revocation interrupted between its two writes.
+            self.set_status(&workspace, &record, StatusPurpose::Revocation, true).await?;
+            return Err(Error::Conflict("the credential is already revoked".into()));
+        }
+        // Bit first: if we stop half-way, verifiers already see it revoked.
+        self.set_status(&workspace, &record, StatusPurpose::Revocation, true).await?;
+        let new = CredentialStatus::Revoked { at: self.ports().clock.now(), reason: reason.clone() };
+        let event = self.credential_event(EventKind::CredentialRevoked, &record, &workspace, Some(&reason));
+        self.transition(record, new, event).await
+    }
+
+    /// Suspends an active credential.
+    pub async fn suspend(&self, caller: &Caller, slug: &str, id: &str) -> Result<CredentialRecord> {
+        let workspace = self.workspace(caller, slug).await?;
+        let record = self.credential_in(&workspace, id).await?;
+        if record.status.kind() != StatusKind::Active {
+            return Err(Error::Conflict(format!("only an active credential can be suspended; this one is {}", record.status.kind().as_str())));
+        }
+        self.set_status(&workspace, &record, StatusPurpose::Suspension, true).await?;
+        let new = CredentialStatus::Suspended { at: self.ports().clock.now() };
+        let event = self.credential_event(EventKind::CredentialSuspended, &record, &workspace, None);
+        self.transition(record, new, event).await
+    }
+
+    /// Lifts a suspension.
+    pub async fn unsuspend(&self, caller: &Caller, slug: &str, id: &str) -> Result<CredentialRecord> {
+        let workspace = self.workspace(caller, slug).await?;
+        let record = self.credential_in(&workspace, id).await?;
+        if record.status.kind() != StatusKind::Suspended {
+            return Err(Error::Conflict(format!("only a suspended credential can be unsuspended; this one is {}", record.status.kind().as_str())));
+        }
+        let event = self.credential_event(EventKind::CredentialUnsuspended, &record, &workspace, None);
+        // Record first, bit second: if we stop half-way, verifiers still see it suspended.
+        let updated = self.transition(record, CredentialStatus::Active, event).await?;
+        self.set_status(&workspace, &updated, StatusPurpose::Suspension, false).await?;
+        Ok(updated)
+    }
+
+    async fn transition(&self, mut record: CredentialRecord, new: CredentialStatus, event: Event) -> Result<CredentialRecord> {
+        if self.ports().credentials.transition(record.id, record.status.kind(), &new, &[event]).await? {
+            record.status = new;
+            Ok(record)
+        } else {
+            Err(Error::Conflict("the credential's status changed concurrently; retry".into()))
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The use cases. [`App`] is a cheap handle (clone it freely) over the ports and settings;
+//! each use case is one method, grouped by concern in the submodules.
+
+mod bulk;
+mod credentials_api;
+mod events;
+mod public;
+mod status;
+mod templates;
+mod workspaces;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+pub use bulk::{BulkReport, parse_bulk_csv, parse_bulk_json};
+pub use credentials_api::{EvidenceInput, IssueRequest, Issued, RecipientInput};
+pub use events::HandleOutcome;
+pub use public::{PublicCredential, Verification};
+pub use templates::{AlignmentInput, TemplateInput, TemplatePatch};
+pub use workspaces::{IssuerInput, NewWorkspace};
+
+use crate::ids::{ApiKeyId, OrganizationId, random_token};
+use crate::model::{ApiKeyRecord, Organization};
+use crate::ports::{
+    BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue, StatusListStore, TemplateStore,
+    Vault, WebhookStore, WebhookTransport, WorkspaceStore,
+};
+use crate::{Error, Result};
+
+/// The adapters the use cases run on.
+#[derive(Clone)]
+pub struct Ports {
+    pub organizations: Arc<dyn OrganizationStore>,
+    pub workspaces: Arc<dyn WorkspaceStore>,
+    pub templates: Arc<dyn TemplateStore>,
+    pub credentials: Arc<dyn CredentialStore>,
+    pub status_lists: Arc<dyn StatusListStore>,
+    pub bulk: Arc<dyn BulkStore>,
+    pub outbox: Arc<dyn Outbox>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    pub queue: Arc<dyn Queue>,
+    pub keys: Arc<dyn KeyStore>,
+    pub vault: Arc<dyn Vault>,
+    pub transport: Arc<dyn WebhookTransport>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
+/// Settings read once at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The public base URL (no trailing slash): credential ids, `did:web` ids and links.
+    pub public_url: url::Url,
+    /// The first retry delay of a failed webhook delivery; it doubles with each attempt.
+    pub webhook_backoff: Duration,
+    /// Attempts before a delivery is given up (and the message dead-lettered).
+    pub webhook_max_attempts: u32,
+    /// Whether webhooks may target loopback, private and link-local addresses (tests, labs).
+    pub allow_internal_webhooks: bool,
+}
+
+impl Settings {
+    /// Defaults for `public_url`.
+    pub fn new(public_url: url::Url) -> Self {
+        Self { public_url, webhook_backoff: Duration::from_secs(5), webhook_max_attempts: 8, allow_internal_webhooks: false }
+    }
+
+    /// `public_url` without a trailing slash.
+    pub fn base(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The `did:web` host part: the host, with `%3A` and the port when there is one.
+    pub fn did_host(&self) -> String {
+        let host = self.public_url.host_str().unwrap_or("localhost");
+        match self.public_url.port() {
+            Some(port) => format!("{host}%3A{port}"),
+            None => host.to_owned(),
+        }
+    }
+}
+
+/// Who is calling: the organization an API key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub organization_id: OrganizationId,
+}
+
+/// The application.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ports: Ports,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("settings", &self.inner.settings).finish_non_exhaustive()
+    }
+}
+
+/// API keys look like `obk_<8-char prefix>_<secret>`.
+const KEY_PREFIX_LEN: usize = 12;
+
+impl App {
+    /// The application over `ports`.
+    pub fn new(ports: Ports, settings: Settings) -> Self {
+        Self { inner: Arc::new(Inner { ports, settings }) }
+    }
+
+    pub(crate) fn ports(&self) -> &Ports {
+        &self.inner.ports
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// On an empty store, creates the first organization with an owner API key: `token` when
+    /// given, a new random one otherwise. Returns the key if one was generated; `Ok(None)` when
+    /// the store already had an organization or the given token was used.
+    pub async fn bootstrap(&self, token: Option<&str>) -> Result<Option<String>> {
+        let generated = token.is_none();
+        let key = match token {
+            Some(token) => {
+                if token.len() < 24 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(Error::invalid("BADGES_BOOTSTRAP_TOKEN", "must be at least 24 visible ASCII characters"));
+                }
+                token.to_owned()
+            }
+            None => format!("obk_{}", random_token(32)?),
+        };
+        let now = self.ports().clock.now();
+        let organization = Organization { id: OrganizationId::generate(), name: "Default organization".into(), created_at: now };
+        let record = ApiKeyRecord {
+            id: ApiKeyId::generate(),
+            organization_id: organization.id,
+            prefix: key_prefix(&key),
+            hash: hash_key(&key),
+            created_at: now,
+        };
+        let created = self.ports().organizations.bootstrap(&organization, &record).await?;
+        Ok((created && generated).then_some(key))
+    }
+
+    /// The caller behind a bearer API key.
+    pub async fn authenticate(&self, key: &str) -> Result<Caller> {
+        let unauthorized = || Error::Unauthorized("invalid API key".into());
+        if key.len() < KEY_PREFIX_LEN {
+            return Err(unauthorized());
+        }
+        let record = self.ports().organizations.api_key_by_prefix(&key_prefix(key)).await?.ok_or_else(unauthorized)?;
+        // Compare digests, not keys: the comparison time says nothing about the key.
+        if record.hash.as_bytes() == hash_key(key).as_bytes() {
+            Ok(Caller { organization_id: record.organization_id })
+        } else {
+            Err(unauthorized())
+        }
+    }
+
+    /// Whether the store answers.
+    pub async fn health(&self) -> Result<()> {
+        self.ports().organizations.organization(OrganizationId(uuid::Uuid::nil())).await?;
+        Ok(())
+    }
+}
+
+fn key_prefix(key: &str) -> String {
+    key.chars().take(KEY_PREFIX_LEN).collect()
+}
+
+fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Hex SHA-256 of a request body, for idempotency checks.
+pub fn request_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}

@@ -1,0 +1,410 @@
+//! The records the platform keeps.
+
+use chrono::{DateTime, Utc};
+use credentials::status::StatusPurpose;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ids::{
+    ApiKeyId, BulkJobId, CredentialId, Email, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId, WorkspaceId,
+    WorkspaceSlug,
+};
+
+/// An organization: the tenant. Everything else belongs to one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API key as stored: never the key itself, only its prefix (to find it) and its SHA-256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub organization_id: OrganizationId,
+    /// The first characters of the key, shown in listings and used to look it up.
+    pub prefix: String,
+    /// Hex SHA-256 of the whole key. API keys carry 256 bits of entropy, so a fast hash is
+    /// enough (no password-style stretching needed).
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The public face of a workspace's issuer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuerProfile {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<HttpUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<HttpUrl>,
+}
+
+/// A workspace: one issuer (brand, unit, region) with its own key and `did:web`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub organization_id: OrganizationId,
+    pub slug: WorkspaceSlug,
+    pub name: String,
+    pub issuer: IssuerProfile,
+    /// `did:web:HOST%3APORT:ws:SLUG`.
+    pub did: String,
+    /// The DID fragment of the key new credentials are signed with.
+    pub current_key_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Workspace {
+    /// The verification method new credentials name.
+    pub fn verification_method(&self) -> String {
+        format!("{}#{}", self.did, self.current_key_id)
+    }
+}
+
+/// An alignment of a template to a skill or standard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateAlignment {
+    pub target_name: String,
+    pub target_url: HttpUrl,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_framework: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_code: Option<String>,
+}
+
+/// A template: the achievement and its validity policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: TemplateId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub description: String,
+    pub criteria_narrative: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<HttpUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achievement_type: Option<String>,
+    #[serde(default)]
+    pub alignments: Vec<TemplateAlignment>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_for_days: Option<u32>,
+    /// Bumped by every update; updates are conditional on it.
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Where a credential stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CredentialStatus {
+    Active,
+    Suspended { at: DateTime<Utc> },
+    Revoked { at: DateTime<Utc>, reason: String },
+    Expired { at: DateTime<Utc> },
+}
+
+/// The kind of a [`CredentialStatus`], for filters and conditional transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusKind {
+    Active,
+    Suspended,
+    Revoked,
+    Expired,
+}
+
+impl StatusKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Active, Self::Suspended, Self::Revoked, Self::Expired].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+impl CredentialStatus {
+    /// Its kind.
+    pub fn kind(&self) -> StatusKind {
+        match self {
+            Self::Active => StatusKind::Active,
+            Self::Suspended { .. } => StatusKind::Suspended,
+            Self::Revoked { .. } => StatusKind::Revoked,
+            Self::Expired { .. } => StatusKind::Expired,
+        }
+    }
+}
+
+/// An issued credential: the signed document, stored once and never re-signed, and what
+/// the platform needs to find and manage it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialRecord {
+    pub id: CredentialId,
+    pub workspace_id: WorkspaceId,
+    pub template_id: TemplateId,
+    pub recipient_email: Email,
+    pub recipient_name: String,
+    pub status: CredentialStatus,
+    /// Its index in the workspace's status lists (the same index in the revocation and the
+    /// suspension list).
+    pub status_index: u64,
+    pub issued_at: DateTime<Utc>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The signed OB 3.0 credential (JSON text), exactly as signed.
+    pub document: String,
+}
+
+impl CredentialRecord {
+    /// The signed document as JSON.
+    pub fn document_json(&self) -> anyhow::Result<Value> {
+        Ok(serde_json::from_str(&self.document)?)
+    }
+}
+
+/// What a list of credentials can be filtered by.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CredentialFilter {
+    pub status: Option<StatusKind>,
+    pub template_id: Option<TemplateId>,
+    pub recipient_email: Option<Email>,
+}
+
+/// A used idempotency key and what it produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub workspace_id: WorkspaceId,
+    pub key: String,
+    /// Hex SHA-256 of the request body it was first used with.
+    pub request_hash: String,
+    pub credential_id: CredentialId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One status list of a workspace: a purpose and a page of [`STATUS_LIST_SIZE`] entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatusListId {
+    pub workspace_id: WorkspaceId,
+    pub purpose: StatusPurpose,
+    pub page: u64,
+}
+
+/// Entries per status list.
+pub const STATUS_LIST_SIZE: u64 = credentials::status::MIN_ENTRIES as u64;
+
+impl StatusListId {
+    /// The list holding `index` for `purpose`, and the index within it.
+    pub fn for_index(workspace_id: WorkspaceId, purpose: StatusPurpose, index: u64) -> (Self, u64) {
+        (Self { workspace_id, purpose, page: index / STATUS_LIST_SIZE }, index % STATUS_LIST_SIZE)
+    }
+
+    /// The URL path segment: `WORKSPACE-revocation-PAGE`.
+    pub fn key(&self) -> String {
+        format!("{}-{}-{}", self.workspace_id, self.purpose.as_str(), self.page)
+    }
+
+    /// Parses [`key`](Self::key).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (rest, page) = text.rsplit_once('-')?;
+        let (workspace, purpose) = rest.rsplit_once('-')?;
+        Some(Self {
+            workspace_id: WorkspaceId(uuid::Uuid::try_parse(workspace).ok()?),
+            purpose: StatusPurpose::parse(purpose).ok()?,
+            page: page.parse().ok().filter(|p: &u64| p.to_string() == page)?,
+        })
+    }
+}
+
+/// The kinds of events the platform emits (and webhooks subscribe to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    #[serde(rename = "credential.issued")]
+    CredentialIssued,
+    #[serde(rename = "credential.revoked")]
+    CredentialRevoked,
+    #[serde(rename = "credential.suspended")]
+    CredentialSuspended,
+    #[serde(rename = "credential.unsuspended")]
+    CredentialUnsuspended,
+    #[serde(rename = "credential.expired")]
+    CredentialExpired,
+    #[serde(rename = "bulk_issuance.completed")]
+    BulkIssuanceCompleted,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [Self; 6] = [
+        Self::CredentialIssued,
+        Self::CredentialRevoked,
+        Self::CredentialSuspended,
+        Self::CredentialUnsuspended,
+        Self::CredentialExpired,
+        Self::BulkIssuanceCompleted,
+    ];
+
+    /// The dotted name (`credential.issued`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CredentialIssued => "credential.issued",
+            Self::CredentialRevoked => "credential.revoked",
+            Self::CredentialSuspended => "credential.suspended",
+            Self::CredentialUnsuspended => "credential.unsuspended",
+            Self::CredentialExpired => "credential.expired",
+            Self::BulkIssuanceCompleted => "bulk_issuance.completed",
+        }
+    }
+
+    /// Parses the dotted name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Something that happened, to be delivered to the webhooks subscribed to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub workspace_id: WorkspaceId,
+    pub kind: EventKind,
+    pub occurred_at: DateTime<Utc>,
+    /// The event's `data` (no personal data beyond what the subscriber's workspace holds).
+    pub data: Value,
+}
+
+/// A bulk issuance job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkJob {
+    pub id: BulkJobId,
+    pub workspace_id: WorkspaceId,
+    pub template_id: TemplateId,
+    pub status: BulkStatus,
+    pub total: u32,
+    pub issued: u32,
+    pub failed: u32,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Where a bulk job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkStatus {
+    Running,
+    Completed,
+}
+
+/// One row of a bulk job, as submitted (already parsed, or the reason it does not parse).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkRow {
+    /// 1-based row number (the CSV header is row 0).
+    pub row: u32,
+    pub input: Result<BulkRowInput, String>,
+}
+
+/// A row that parsed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkRowInput {
+    pub email: Email,
+    pub name: String,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub evidence_url: Option<HttpUrl>,
+}
+
+/// What became of a row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RowOutcome {
+    Issued(CredentialId),
+    Failed(String),
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub workspace_id: WorkspaceId,
+    pub url: HttpUrl,
+    pub events: Vec<EventKind>,
+    /// The signing secret (`whsec_…`), sealed by the vault; never stored in the clear.
+    pub sealed_secret: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One event to one webhook, with its attempts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Deterministic from (event, webhook): a redelivered event creates no second delivery.
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub webhook_id: WebhookId,
+    pub event_id: EventId,
+    pub event_kind: EventKind,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    /// The exact request body (the Standard Webhooks payload), the same on every attempt.
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// A workspace signing key, public half.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeyInfo {
+    /// The DID fragment (`key-1`).
+    pub key_id: String,
+    /// `z6Mk…`.
+    pub public_key_multibase: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_list_ids_round_trip_and_reject_junk() {
+        let id = StatusListId { workspace_id: WorkspaceId::generate(), purpose: StatusPurpose::Suspension, page: 3 };
+        assert_eq!(StatusListId::parse(&id.key()), Some(id));
+        for junk in ["", "x-revocation-0", "00000000-0000-0000-0000-000000000000-bogus-0", "00000000-0000-0000-0000-000000000000-revocation-01"] {
+            assert_eq!(StatusListId::parse(junk), None, "{junk}");
+        }
+        let (list, offset) = StatusListId::for_index(id.workspace_id, StatusPurpose::Revocation, STATUS_LIST_SIZE + 5);
+        assert_eq!((list.page, offset), (1, 5));
+    }
+
+    #[test]
+    fn event_kinds_have_their_dotted_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
+}

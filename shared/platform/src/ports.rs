@@ -1,0 +1,295 @@
+//! The ports: what the use cases need from the outside world, split by capability.
+//!
+//! Every method documents its contract: what is atomic, what a conflict returns, how lists
+//! are ordered and paged. Expected outcomes are return values; `Err` means the adapter
+//! failed (a store down, a network error) and carries the source chain for the logs. One
+//! contract suite (`tests/`) runs every adapter set against these contracts.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::ids::{
+    BulkJobId, CredentialId, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId, WorkspaceId, WorkspaceSlug,
+};
+use crate::model::{
+    ApiKeyRecord, BulkJob, BulkRow, CredentialFilter, CredentialRecord, CredentialStatus, Delivery, Event,
+    IdempotencyRecord, Organization, RowOutcome, SigningKeyInfo, StatusKind, StatusListId, Template, Webhook,
+    Workspace,
+};
+
+/// Adapter failures: unexpected, logged, never shown to clients.
+pub type PortResult<T> = anyhow::Result<T>;
+
+/// Organizations and their API keys.
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
+    /// Creates `organization` and its owner key in one atomic write, only if the store has no
+    /// organization yet. Returns `false` (and writes nothing) otherwise: bootstrap happens once.
+    async fn bootstrap(&self, organization: &Organization, owner_key: &ApiKeyRecord) -> PortResult<bool>;
+    /// The organization `id`.
+    async fn organization(&self, id: OrganizationId) -> PortResult<Option<Organization>>;
+    /// The API key with this prefix.
+    async fn api_key_by_prefix(&self, prefix: &str) -> PortResult<Option<ApiKeyRecord>>;
+}
+
+/// Workspaces.
+#[async_trait]
+pub trait WorkspaceStore: Send + Sync {
+    /// Inserts `workspace`. Slugs are unique across the deployment (they name `did:web`
+    /// paths): returns `false` and writes nothing when the slug is taken.
+    async fn insert_workspace(&self, workspace: &Workspace) -> PortResult<bool>;
+    /// The workspace `id`.
+    async fn workspace(&self, id: WorkspaceId) -> PortResult<Option<Workspace>>;
+    /// The workspace named `slug`.
+    async fn workspace_by_slug(&self, slug: &WorkspaceSlug) -> PortResult<Option<Workspace>>;
+    /// The workspaces of an organization, oldest first.
+    async fn workspaces(&self, organization: OrganizationId) -> PortResult<Vec<Workspace>>;
+    /// Allocates the next status-list index of the workspace (0, 1, 2, … each returned at
+    /// most once, also under concurrency; gaps are allowed).
+    async fn allocate_status_index(&self, workspace: WorkspaceId) -> PortResult<u64>;
+}
+
+/// Templates.
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// Inserts a new template.
+    async fn insert_template(&self, template: &Template) -> PortResult<()>;
+    /// The template `id` of `workspace` (none for another workspace's template).
+    async fn template(&self, workspace: WorkspaceId, id: TemplateId) -> PortResult<Option<Template>>;
+    /// The templates of a workspace, oldest first.
+    async fn templates(&self, workspace: WorkspaceId) -> PortResult<Vec<Template>>;
+    /// Replaces the template if its stored version is `expected_version`; `false` otherwise.
+    async fn update_template(&self, template: &Template, expected_version: u64) -> PortResult<bool>;
+}
+
+/// What [`CredentialStore::insert_credential`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertCredential {
+    /// The credential, its key and its events were written.
+    Inserted,
+    /// The idempotency key was already used: nothing was written; here is what it produced.
+    KeyExists(IdempotencyRecord),
+}
+
+/// Issued credentials, their idempotency keys, and the events of their changes.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Writes the credential, its idempotency record (if any) and its events atomically. When
+    /// the key is already used in the workspace, writes nothing and returns the existing record.
+    async fn insert_credential(
+        &self,
+        record: &CredentialRecord,
+        idempotency: Option<&IdempotencyRecord>,
+        events: &[Event],
+    ) -> PortResult<InsertCredential>;
+    /// The idempotency record of `key` in `workspace`.
+    async fn idempotency_record(&self, workspace: WorkspaceId, key: &str) -> PortResult<Option<IdempotencyRecord>>;
+    /// The credential `id`, whatever its workspace (public routes look credentials up by id).
+    async fn credential(&self, id: CredentialId) -> PortResult<Option<CredentialRecord>>;
+    /// Credentials of a workspace matching `filter`, ordered by id (creation order), starting
+    /// after `after`, at most `limit`.
+    async fn list_credentials(
+        &self,
+        workspace: WorkspaceId,
+        filter: &CredentialFilter,
+        after: Option<CredentialId>,
+        limit: usize,
+    ) -> PortResult<Vec<CredentialRecord>>;
+    /// Sets the status to `new` and writes `events`, atomically, if the current status is of
+    /// kind `expected`; returns `false` and writes nothing otherwise.
+    async fn transition(
+        &self,
+        id: CredentialId,
+        expected: StatusKind,
+        new: &CredentialStatus,
+        events: &[Event],
+    ) -> PortResult<bool>;
+    /// Active or suspended credentials whose `valid_until` is at or before `now`, soonest
+    /// first, at most `limit`.
+    async fn expiring(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<CredentialRecord>>;
+}
+
+/// The bits of the status lists and their signed publications.
+#[async_trait]
+pub trait StatusListStore: Send + Sync {
+    /// Sets or clears one bit (index within the list) atomically, creating an all-clear list
+    /// of `model::STATUS_LIST_SIZE` entries first if needed. Returns the list's bits after the
+    /// change and its version, which increases with every change.
+    async fn set_status_bit(&self, list: &StatusListId, index: u64, value: bool) -> PortResult<(Vec<u8>, u64)>;
+    /// The list's bits and version; `None` if no bit was ever set.
+    async fn status_bits(&self, list: &StatusListId) -> PortResult<Option<(Vec<u8>, u64)>>;
+    /// Stores the signed list credential made from `version`, unless a newer version's is
+    /// already stored (concurrent signers never roll the list back).
+    async fn save_signed_status_list(&self, list: &StatusListId, version: u64, document: &str) -> PortResult<()>;
+    /// The newest signed list credential and its version.
+    async fn signed_status_list(&self, list: &StatusListId) -> PortResult<Option<(u64, String)>>;
+}
+
+/// What [`BulkStore::record_bulk_row`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowRecorded {
+    /// This call recorded the row; `completed` when it was the job's last row.
+    First { completed: bool },
+    /// The row had been recorded before (a redelivery): nothing changed.
+    Already,
+}
+
+/// Bulk issuance jobs and their rows.
+#[async_trait]
+pub trait BulkStore: Send + Sync {
+    /// Creates the job and all its rows atomically.
+    async fn create_bulk_job(&self, job: &BulkJob, rows: &[BulkRow]) -> PortResult<()>;
+    /// The job `id` of `workspace`.
+    async fn bulk_job(&self, workspace: WorkspaceId, id: BulkJobId) -> PortResult<Option<BulkJob>>;
+    /// Rows `from..to` (row numbers) of a job, in order.
+    async fn bulk_rows(&self, job: BulkJobId, from: u32, to: u32) -> PortResult<Vec<BulkRow>>;
+    /// Records a row's outcome once: the first call bumps the job's `issued` or `failed`
+    /// count and, if that completes the job, marks it completed, atomically. Later calls for
+    /// the same row change nothing.
+    async fn record_bulk_row(&self, job: BulkJobId, row: u32, outcome: &RowOutcome, now: DateTime<Utc>) -> PortResult<RowRecorded>;
+    /// The failed rows of a job: `(row, reason)`, in row order.
+    async fn bulk_errors(&self, job: BulkJobId) -> PortResult<Vec<(u32, String)>>;
+}
+
+/// Events waiting to be fanned out to webhooks.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Appends events, ignoring any whose id is already there (appending twice is safe).
+    async fn append_events(&self, events: &[Event]) -> PortResult<()>;
+    /// Undispatched events, oldest first, at most `limit`.
+    async fn pending_events(&self, limit: usize) -> PortResult<Vec<Event>>;
+    /// Marks events dispatched.
+    async fn mark_dispatched(&self, ids: &[EventId]) -> PortResult<()>;
+}
+
+/// Webhook subscriptions and deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Inserts a subscription.
+    async fn insert_webhook(&self, webhook: &Webhook) -> PortResult<()>;
+    /// The subscriptions of a workspace, oldest first.
+    async fn webhooks(&self, workspace: WorkspaceId) -> PortResult<Vec<Webhook>>;
+    /// The subscription `id` of `workspace`.
+    async fn webhook(&self, workspace: WorkspaceId, id: WebhookId) -> PortResult<Option<Webhook>>;
+    /// Deletes a subscription; `false` if there was none.
+    async fn delete_webhook(&self, workspace: WorkspaceId, id: WebhookId) -> PortResult<bool>;
+    /// Inserts a delivery unless one with its id exists; `true` if inserted.
+    async fn insert_delivery(&self, delivery: &Delivery) -> PortResult<bool>;
+    /// The delivery `id`.
+    async fn delivery(&self, id: uuid::Uuid) -> PortResult<Option<Delivery>>;
+    /// Replaces a delivery (its status and attempts).
+    async fn update_delivery(&self, delivery: &Delivery) -> PortResult<()>;
+    /// The deliveries of a subscription, newest first, at most `limit`.
+    async fn deliveries(&self, webhook: WebhookId, limit: usize) -> PortResult<Vec<Delivery>>;
+}
+
+/// The queues work goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    /// Bulk issuance: one message per chunk of rows.
+    Bulk,
+    /// Webhook deliveries: one message per delivery.
+    Webhooks,
+}
+
+impl QueueName {
+    /// A short name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bulk => "bulk",
+            Self::Webhooks => "webhooks",
+        }
+    }
+}
+
+/// A message received from a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// Stable across redeliveries.
+    pub id: String,
+    /// Names this receipt, for [`Queue::delete`] and [`Queue::release`].
+    pub receipt: String,
+    pub body: String,
+    /// How many times it has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// An at-least-once queue with visibility timeouts and a dead-letter queue, like SQS.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends messages, each visible after its delay.
+    async fn send(&self, queue: QueueName, messages: &[(String, Duration)]) -> PortResult<()>;
+    /// Receives up to `max` visible messages and hides them for `visibility`; a message
+    /// received more than the queue's maximum number of times goes to the dead-letter queue
+    /// instead of being returned.
+    async fn receive(&self, queue: QueueName, max: usize, visibility: Duration) -> PortResult<Vec<ReceivedMessage>>;
+    /// Deletes a received message (the work is done).
+    async fn delete(&self, queue: QueueName, receipt: &str) -> PortResult<()>;
+    /// Makes a received message visible again after `delay` (a retry with backoff).
+    async fn release(&self, queue: QueueName, receipt: &str, delay: Duration) -> PortResult<()>;
+}
+
+/// The workspaces' Ed25519 signing keys. Private keys never leave the adapter.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Creates a new signing key for `workspace` (its first, or the next after a rotation)
+    /// and returns its public half; earlier keys stay listed, marked retired.
+    async fn create_key(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> PortResult<SigningKeyInfo>;
+    /// An Ed25519 signature of `message` with the workspace's key `key_id`.
+    async fn sign(&self, workspace: WorkspaceId, key_id: &str, message: &[u8]) -> PortResult<[u8; 64]>;
+    /// Every key of the workspace, current and retired, oldest first.
+    async fn public_keys(&self, workspace: WorkspaceId) -> PortResult<Vec<SigningKeyInfo>>;
+}
+
+/// Encryption of small secrets at rest (webhook secrets; later, per-recipient data keys).
+#[async_trait]
+pub trait Vault: Send + Sync {
+    /// Encrypts `plaintext`, bound to `context` (decrypting under another context fails).
+    async fn seal(&self, plaintext: &[u8], context: &str) -> PortResult<Vec<u8>>;
+    /// Decrypts what [`seal`](Self::seal) returned for the same `context`.
+    async fn open(&self, sealed: &[u8], context: &str) -> PortResult<Vec<u8>>;
+}
+
+/// The outcome of one webhook request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportOutcome {
+    /// The HTTP status, if a response came back.
+    pub status: Option<u16>,
+    /// Why there was no (successful) response.
+    pub error: Option<String>,
+}
+
+/// Sends webhook requests. Adapters refuse internal addresses unless configured otherwise,
+/// checking the address actually connected to (not just the name).
+#[async_trait]
+pub trait WebhookTransport: Send + Sync {
+    /// POSTs `body` (JSON) with `headers` to `url`.
+    async fn post(&self, url: &HttpUrl, headers: &[(String, String)], body: &str) -> TransportOutcome;
+}
+
+/// The time.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Everything a message handler needs to identify work across redeliveries.
+pub fn delivery_id(event: EventId, webhook: WebhookId) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(event.0.as_bytes()).chain_update(webhook.0.as_bytes()).finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// A deterministic event id for something that happens once (a job's completion), so that
+/// appending it again after a crash is a no-op.
+pub fn derived_event_id(namespace: &str, id: uuid::Uuid) -> EventId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(namespace.as_bytes()).chain_update(id.as_bytes()).finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    EventId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+}
