@@ -174,17 +174,21 @@ impl Report {
         self.verdict == Verdict::Valid
     }
 
-    /// One readable line: the verdict, its reason, and what was verified.
+    /// One readable line: the verdict, its reason, and what was verified. Reasons and ids
+    /// can quote the input, so control characters are escaped (`\n`, `\u{1b}`): the line
+    /// stays one line and cannot drive a terminal.
     pub fn summary(&self) -> String {
         let mut line = self.verdict.name().to_owned();
         if let Verdict::Invalid(reason) | Verdict::StatusUnknown(reason) = &self.verdict {
             line.push_str(": ");
-            line.push_str(reason);
+            push_escaped(&mut line, reason);
         }
         if let Some(id) = &self.credential_id {
-            line.push_str(&format!(" ({id}"));
+            line.push_str(" (");
+            push_escaped(&mut line, id);
             if let Some(issuer) = &self.issuer {
-                line.push_str(&format!(", issued by {issuer}"));
+                line.push_str(", issued by ");
+                push_escaped(&mut line, issuer);
             }
             line.push(')');
         }
@@ -206,6 +210,17 @@ impl Report {
         self.checks.push(Check { name, outcome: Outcome::Failed, detail: Some(reason.clone()) });
         self.verdict = Verdict::Invalid(format!("{name}: {reason}"));
         self
+    }
+}
+
+/// Appends `text` with its control characters escaped as Rust escapes them.
+fn push_escaped(line: &mut String, text: &str) {
+    for c in text.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
     }
 }
 

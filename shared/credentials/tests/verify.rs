@@ -257,6 +257,19 @@ fn bad_input_gives_a_failed_check_and_an_invalid_verdict_never_a_panic() {
 }
 
 #[test]
+fn the_summary_stays_one_line_whatever_the_input_quotes() {
+    // Found by the fuzzer: reasons and ids quote the input.
+    for input in [&b"<svg></\n>"[..], br#"{"id":"a\nb"}"#, br#"{"id":"a\u001b[31mred"}"#] {
+        let summary = verify::verify_bytes(input, &Vectors::new(), &now()).summary();
+        assert!(!summary.chars().any(char::is_control), "{summary:?}");
+    }
+    let mut credential = json("typical/signed.json");
+    credential["issuer"]["id"] = "did:web:badges.ex\napls".into();
+    let summary = verify_value(&credential, &Vectors::new(), &now()).summary();
+    assert!(!summary.contains('\n') && summary.contains("\\n"), "{summary:?}");
+}
+
+#[test]
 fn the_report_serializes_with_the_verdict_and_checks() {
     let report = verify_value(&json("rich/signed.json"), &Vectors::new(), &now());
     let value = serde_json::to_value(&report).unwrap();
