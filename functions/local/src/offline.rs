@@ -7,116 +7,24 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, SubsecRound as _, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
 use credentials::keys::KeyPair;
 use credentials::verify::{self, Options, Resolver};
 use credentials::{bake, di, jwt, model};
+
+use crate::cli::SignFormat;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-/// Open Badges 3.0 credentials: issue, verify, bake.
-#[derive(Debug, Parser)]
-#[command(name = "badges", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Writes a new Ed25519 key file (Multikey JSON, mode 0600).
-    Keygen {
-        /// Where to write the key file; an existing file is never overwritten.
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Signs an unsigned credential and prints the signed credential.
-    Sign {
-        /// The key file (ours, or a `key.json` with the 64-byte secret form).
-        #[arg(long)]
-        key: PathBuf,
-        /// The verification method, `DID#fragment`, listed in the issuer's DID document.
-        #[arg(long)]
-        verification_method: String,
-        /// The proof's `created` time (RFC 3339); now by default.
-        #[arg(long)]
-        created: Option<String>,
-        /// Data Integrity proof (`eddsa-rdfc-2022`) or VC-JWT (EdDSA).
-        #[arg(long, value_enum, default_value_t = SignFormat::Di)]
-        format: SignFormat,
-        /// The unsigned credential (JSON).
-        unsigned: PathBuf,
-    },
-    /// Verifies a credential (JSON, VC-JWT, or baked PNG/SVG). Exit 0 valid, 1 not valid, 2 usage error.
-    Verify {
-        /// The credential file.
-        file: PathBuf,
-        /// DID documents to resolve issuers with (keyed by their `id`); repeatable.
-        #[arg(long = "did-document")]
-        did_documents: Vec<PathBuf>,
-        /// Status list credentials (keyed by their `id`); repeatable.
-        #[arg(long = "status-list")]
-        status_lists: Vec<PathBuf>,
-        /// The instant to check dates against (RFC 3339); now by default.
-        #[arg(long)]
-        now: Option<String>,
-        /// Print the whole report as one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Bakes a credential into a PNG or SVG badge image.
-    Bake {
-        /// The signed credential (JSON or VC-JWT).
-        #[arg(long)]
-        credential: PathBuf,
-        /// The badge image (PNG or SVG).
-        #[arg(long)]
-        image: PathBuf,
-        /// Where to write the baked image.
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Prints the credential baked into a PNG or SVG image.
-    Unbake {
-        /// The baked image.
-        image: PathBuf,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum SignFormat {
-    Di,
-    Jwt,
-}
-
-/// Runs one offline command.
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        Command::Keygen { out } => keygen(&out),
-        Command::Sign { key, verification_method, created, format, unsigned } => {
-            sign(&key, &verification_method, created.as_deref(), format, &unsigned)
-        }
-        Command::Verify { file, did_documents, status_lists, now, json } => {
-            verify(&file, &did_documents, &status_lists, now.as_deref(), json)
-        }
-        Command::Bake { credential, image, out } => bake_image(&credential, &image, &out),
-        Command::Unbake { image } => {
-            let bytes = read(&image)?;
-            print(&bake::unbake(&bytes)?)
-        }
-    }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn read_json(path: &Path) -> Result<Value> {
+pub(crate) fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_slice(&read(path)?)
         .with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
-fn print(text: &str) -> Result<ExitCode> {
+pub(crate) fn print(text: &str) -> Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}").context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
@@ -131,7 +39,7 @@ fn instant(text: Option<&str>, flag: &str) -> Result<DateTime<Utc>> {
     }
 }
 
-fn keygen(out: &Path) -> Result<ExitCode> {
+pub(crate) fn keygen(out: &Path) -> Result<ExitCode> {
     let mut seed = Zeroizing::new([0u8; 32]);
     getrandom::fill(seed.as_mut())
         .map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
@@ -141,7 +49,7 @@ fn keygen(out: &Path) -> Result<ExitCode> {
 }
 
 /// Creates `path` with mode 0600 (never replacing an existing file) and writes `bytes`.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -153,7 +61,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn sign(
+pub(crate) fn sign(
     key: &Path,
     method: &str,
     created: Option<&str>,
@@ -218,7 +126,7 @@ impl Resolver for FileResolver {
     }
 }
 
-fn verify(
+pub(crate) fn verify(
     file: &Path,
     did_documents: &[PathBuf],
     status_lists: &[PathBuf],
@@ -237,7 +145,7 @@ fn verify(
     Ok(if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn bake_image(credential: &Path, image: &Path, out: &Path) -> Result<ExitCode> {
+pub(crate) fn bake_image(credential: &Path, image: &Path, out: &Path) -> Result<ExitCode> {
     let credential =
         String::from_utf8(read(credential)?).context("the credential is not UTF-8 text")?;
     let credential = credential.trim();

@@ -93,10 +93,16 @@ impl Prepared {
     /// The signed document, with `signature` (64 bytes) as the proof value.
     pub fn finish(self, signature: &[u8]) -> Result<Value> {
         if signature.len() != 64 {
-            return Err(Error::Proof(format!("an Ed25519 signature is 64 bytes, not {}", signature.len())));
+            return Err(Error::Proof(format!(
+                "an Ed25519 signature is 64 bytes, not {}",
+                signature.len()
+            )));
         }
         let Self { mut document, mut proof, .. } = self;
-        proof.insert("proofValue".into(), format!("z{}", bs58::encode(signature).into_string()).into());
+        proof.insert(
+            "proofValue".into(),
+            format!("z{}", bs58::encode(signature).into_string()).into(),
+        );
         document.insert("proof".into(), Value::Array(vec![Value::Object(proof)]));
         Ok(Value::Object(document))
     }

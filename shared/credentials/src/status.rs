@@ -78,7 +78,10 @@ impl StatusList {
     /// A list from its raw bits (8 entries a byte, most significant bit first).
     pub fn from_bytes(bits: Vec<u8>) -> Result<Self> {
         if bits.len() * 8 < MIN_ENTRIES || bits.len() > MAX_DECODED_BYTES {
-            return Err(Error::StatusList(format!("a list holds from {MIN_ENTRIES} to {} entries", MAX_DECODED_BYTES * 8)));
+            return Err(Error::StatusList(format!(
+                "a list holds from {MIN_ENTRIES} to {} entries",
+                MAX_DECODED_BYTES * 8
+            )));
         }
         Ok(Self { bits })
     }

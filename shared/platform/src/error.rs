@@ -36,7 +36,9 @@ impl Error {
 impl From<credentials::Error> for Error {
     fn from(error: credentials::Error) -> Self {
         match error {
-            credentials::Error::InvalidField { field, reason } => Self::Validation { field, reason },
+            credentials::Error::InvalidField { field, reason } => {
+                Self::Validation { field, reason }
+            }
             other => Self::Validation { field: "credential".into(), reason: other.to_string() },
         }
     }

@@ -117,7 +117,11 @@ impl Email {
                 }
                 None => false,
             };
-        if valid { Ok(Self(text)) } else { Err(Error::invalid(field, "is not a valid email address")) }
+        if valid {
+            Ok(Self(text))
+        } else {
+            Err(Error::invalid(field, "is not a valid email address"))
+        }
     }
 
     /// The address.
@@ -152,7 +156,11 @@ impl HttpUrl {
     pub fn parse(field: &str, text: &str) -> Result<Self> {
         let text = text.trim();
         match url::Url::parse(text) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() && text.len() <= 2048 => {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && text.len() <= 2048 =>
+            {
                 Ok(Self(url.to_string()))
             }
             _ => Err(Error::invalid(field, "must be an absolute http(s) URL")),
@@ -192,10 +200,26 @@ pub fn is_internal_address(ip: IpAddr) -> bool {
                 || a == 0
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            let segments = v6.segments();
+            // Forms that carry an IPv4 address: mapped (::ffff:a.b.c.d), compatible
+            // (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002:a.b.c.d::/16).
+            let embedded = if let Some(v4) = v6.to_ipv4_mapped() {
+                Some(v4)
+            } else if (segments[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified())
+                || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+            {
+                let [.., a, b, c, d] = v6.octets();
+                Some(std::net::Ipv4Addr::new(a, b, c, d))
+            } else if segments[0] == 0x2002 {
+                let octets = v6.octets();
+                Some(std::net::Ipv4Addr::new(octets[2], octets[3], octets[4], octets[5]))
+            } else {
+                None
+            };
+            if let Some(v4) = embedded {
                 return is_internal_address(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let first = segments[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -243,15 +267,29 @@ mod tests {
         for ok in ["ab", "acme", "acme-eu-2", "a1"] {
             WorkspaceSlug::parse(ok).unwrap();
         }
-        for bad in ["a", "-acme", "acme-", "ac--me", "Acme", "ac me", "ácme", &"a".repeat(41), "../x"] {
+        for bad in
+            ["a", "-acme", "acme-", "ac--me", "Acme", "ac me", "ácme", &"a".repeat(41), "../x"]
+        {
             assert!(WorkspaceSlug::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(Email::parse("email", "  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@@example.com", "ada@.example.com"] {
+        assert_eq!(
+            Email::parse("email", "  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@@example.com",
+            "ada@.example.com",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
         assert_eq!(format!("{:?}", Email::parse("email", "ada@example.com").unwrap()), "Email(…)");
@@ -260,14 +298,35 @@ mod tests {
     #[test]
     fn urls_must_be_absolute_http() {
         HttpUrl::parse("url", "https://example.com/x?y=1").unwrap();
-        for bad in ["ftp://example.com", "/relative", "javascript:alert(1)", "https://", "data:text/html,x"] {
+        for bad in [
+            "ftp://example.com",
+            "/relative",
+            "javascript:alert(1)",
+            "https://",
+            "data:text/html,x",
+        ] {
             assert!(HttpUrl::parse("url", bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn internal_addresses_are_recognised() {
-        for internal in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "100.64.0.1"] {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "100.64.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+        ] {
             assert!(is_internal_address(internal.parse().unwrap()), "{internal}");
         }
         for public in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {

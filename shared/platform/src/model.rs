@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ids::{
-    ApiKeyId, BulkJobId, CredentialId, Email, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId, WorkspaceId,
-    WorkspaceSlug,
+    ApiKeyId, BulkJobId, CredentialId, Email, EventId, HttpUrl, OrganizationId, TemplateId,
+    WebhookId, WorkspaceId, WorkspaceSlug,
 };
 
 /// An organization: the tenant. Everything else belongs to one.
@@ -135,7 +135,9 @@ impl StatusKind {
 
     /// Parses the snake_case name.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Active, Self::Suspended, Self::Revoked, Self::Expired].into_iter().find(|k| k.as_str() == text)
+        [Self::Active, Self::Suspended, Self::Revoked, Self::Expired]
+            .into_iter()
+            .find(|k| k.as_str() == text)
     }
 }
 
@@ -172,6 +174,19 @@ pub struct CredentialRecord {
 }
 
 impl CredentialRecord {
+    /// The status as of `now`: an active or suspended credential past `valid_until` is
+    /// expired at once, before the expiry schedule records it.
+    pub fn effective_status(&self, now: DateTime<Utc>) -> CredentialStatus {
+        match (&self.status, self.valid_until) {
+            (CredentialStatus::Active | CredentialStatus::Suspended { .. }, Some(until))
+                if until <= now =>
+            {
+                CredentialStatus::Expired { at: until }
+            }
+            (status, _) => status.clone(),
+        }
+    }
+
     /// The signed document as JSON.
     pub fn document_json(&self) -> anyhow::Result<Value> {
         Ok(serde_json::from_str(&self.document)?)
@@ -207,6 +222,17 @@ pub struct StatusListId {
 
 /// Entries per status list.
 pub const STATUS_LIST_SIZE: u64 = credentials::status::MIN_ENTRIES as u64;
+
+/// The purpose of the one status entry every credential carries.
+///
+/// The 1EdTech OB 3.0 schema allows a single `credentialStatus` object, so a credential can
+/// point at one list only. It is the *suspension* list: suspending sets the bit and lifting
+/// the suspension clears it, and revoking sets it for good (a revocation is a suspension that
+/// is never lifted). Every verifier therefore refuses a credential that is suspended or
+/// revoked; the verification page and the API, which hold the record, say which and why.
+/// A `revocation` entry could not express suspension at all, and a revocation bit must never
+/// be cleared.
+pub const STATUS_PURPOSE: StatusPurpose = StatusPurpose::Suspension;
 
 impl StatusListId {
     /// The list holding `index` for `purpose`, and the index within it.
@@ -391,12 +417,25 @@ mod tests {
 
     #[test]
     fn status_list_ids_round_trip_and_reject_junk() {
-        let id = StatusListId { workspace_id: WorkspaceId::generate(), purpose: StatusPurpose::Suspension, page: 3 };
+        let id = StatusListId {
+            workspace_id: WorkspaceId::generate(),
+            purpose: StatusPurpose::Suspension,
+            page: 3,
+        };
         assert_eq!(StatusListId::parse(&id.key()), Some(id));
-        for junk in ["", "x-revocation-0", "00000000-0000-0000-0000-000000000000-bogus-0", "00000000-0000-0000-0000-000000000000-revocation-01"] {
+        for junk in [
+            "",
+            "x-revocation-0",
+            "00000000-0000-0000-0000-000000000000-bogus-0",
+            "00000000-0000-0000-0000-000000000000-revocation-01",
+        ] {
             assert_eq!(StatusListId::parse(junk), None, "{junk}");
         }
-        let (list, offset) = StatusListId::for_index(id.workspace_id, StatusPurpose::Revocation, STATUS_LIST_SIZE + 5);
+        let (list, offset) = StatusListId::for_index(
+            id.workspace_id,
+            StatusPurpose::Revocation,
+            STATUS_LIST_SIZE + 5,
+        );
         assert_eq!((list.page, offset), (1, 5));
     }
 

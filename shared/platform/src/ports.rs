@@ -11,12 +11,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{
-    BulkJobId, CredentialId, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId, WorkspaceId, WorkspaceSlug,
+    BulkJobId, CredentialId, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId, WorkspaceId,
+    WorkspaceSlug,
 };
 use crate::model::{
-    ApiKeyRecord, BulkJob, BulkRow, CredentialFilter, CredentialRecord, CredentialStatus, Delivery, Event,
-    IdempotencyRecord, Organization, RowOutcome, SigningKeyInfo, StatusKind, StatusListId, Template, Webhook,
-    Workspace,
+    ApiKeyRecord, BulkJob, BulkRow, CredentialFilter, CredentialRecord, CredentialStatus, Delivery,
+    Event, IdempotencyRecord, Organization, RowOutcome, SigningKeyInfo, StatusKind, StatusListId,
+    Template, Webhook, Workspace,
 };
 
 /// Adapter failures: unexpected, logged, never shown to clients.
@@ -27,7 +28,11 @@ pub type PortResult<T> = anyhow::Result<T>;
 pub trait OrganizationStore: Send + Sync {
     /// Creates `organization` and its owner key in one atomic write, only if the store has no
     /// organization yet. Returns `false` (and writes nothing) otherwise: bootstrap happens once.
-    async fn bootstrap(&self, organization: &Organization, owner_key: &ApiKeyRecord) -> PortResult<bool>;
+    async fn bootstrap(
+        &self,
+        organization: &Organization,
+        owner_key: &ApiKeyRecord,
+    ) -> PortResult<bool>;
     /// The organization `id`.
     async fn organization(&self, id: OrganizationId) -> PortResult<Option<Organization>>;
     /// The API key with this prefix.
@@ -57,11 +62,16 @@ pub trait TemplateStore: Send + Sync {
     /// Inserts a new template.
     async fn insert_template(&self, template: &Template) -> PortResult<()>;
     /// The template `id` of `workspace` (none for another workspace's template).
-    async fn template(&self, workspace: WorkspaceId, id: TemplateId) -> PortResult<Option<Template>>;
+    async fn template(
+        &self,
+        workspace: WorkspaceId,
+        id: TemplateId,
+    ) -> PortResult<Option<Template>>;
     /// The templates of a workspace, oldest first.
     async fn templates(&self, workspace: WorkspaceId) -> PortResult<Vec<Template>>;
     /// Replaces the template if its stored version is `expected_version`; `false` otherwise.
-    async fn update_template(&self, template: &Template, expected_version: u64) -> PortResult<bool>;
+    async fn update_template(&self, template: &Template, expected_version: u64)
+    -> PortResult<bool>;
 }
 
 /// What [`CredentialStore::insert_credential`] did.
@@ -85,7 +95,11 @@ pub trait CredentialStore: Send + Sync {
         events: &[Event],
     ) -> PortResult<InsertCredential>;
     /// The idempotency record of `key` in `workspace`.
-    async fn idempotency_record(&self, workspace: WorkspaceId, key: &str) -> PortResult<Option<IdempotencyRecord>>;
+    async fn idempotency_record(
+        &self,
+        workspace: WorkspaceId,
+        key: &str,
+    ) -> PortResult<Option<IdempotencyRecord>>;
     /// The credential `id`, whatever its workspace (public routes look credentials up by id).
     async fn credential(&self, id: CredentialId) -> PortResult<Option<CredentialRecord>>;
     /// Credentials of a workspace matching `filter`, ordered by id (creation order), starting
@@ -108,7 +122,8 @@ pub trait CredentialStore: Send + Sync {
     ) -> PortResult<bool>;
     /// Active or suspended credentials whose `valid_until` is at or before `now`, soonest
     /// first, at most `limit`.
-    async fn expiring(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<CredentialRecord>>;
+    async fn expiring(&self, now: DateTime<Utc>, limit: usize)
+    -> PortResult<Vec<CredentialRecord>>;
 }
 
 /// The bits of the status lists and their signed publications.
@@ -117,12 +132,22 @@ pub trait StatusListStore: Send + Sync {
     /// Sets or clears one bit (index within the list) atomically, creating an all-clear list
     /// of `model::STATUS_LIST_SIZE` entries first if needed. Returns the list's bits after the
     /// change and its version, which increases with every change.
-    async fn set_status_bit(&self, list: &StatusListId, index: u64, value: bool) -> PortResult<(Vec<u8>, u64)>;
+    async fn set_status_bit(
+        &self,
+        list: &StatusListId,
+        index: u64,
+        value: bool,
+    ) -> PortResult<(Vec<u8>, u64)>;
     /// The list's bits and version; `None` if no bit was ever set.
     async fn status_bits(&self, list: &StatusListId) -> PortResult<Option<(Vec<u8>, u64)>>;
     /// Stores the signed list credential made from `version`, unless a newer version's is
     /// already stored (concurrent signers never roll the list back).
-    async fn save_signed_status_list(&self, list: &StatusListId, version: u64, document: &str) -> PortResult<()>;
+    async fn save_signed_status_list(
+        &self,
+        list: &StatusListId,
+        version: u64,
+        document: &str,
+    ) -> PortResult<()>;
     /// The newest signed list credential and its version.
     async fn signed_status_list(&self, list: &StatusListId) -> PortResult<Option<(u64, String)>>;
 }
@@ -148,7 +173,13 @@ pub trait BulkStore: Send + Sync {
     /// Records a row's outcome once: the first call bumps the job's `issued` or `failed`
     /// count and, if that completes the job, marks it completed, atomically. Later calls for
     /// the same row change nothing.
-    async fn record_bulk_row(&self, job: BulkJobId, row: u32, outcome: &RowOutcome, now: DateTime<Utc>) -> PortResult<RowRecorded>;
+    async fn record_bulk_row(
+        &self,
+        job: BulkJobId,
+        row: u32,
+        outcome: &RowOutcome,
+        now: DateTime<Utc>,
+    ) -> PortResult<RowRecorded>;
     /// The failed rows of a job: `(row, reason)`, in row order.
     async fn bulk_errors(&self, job: BulkJobId) -> PortResult<Vec<(u32, String)>>;
 }
@@ -224,7 +255,12 @@ pub trait Queue: Send + Sync {
     /// Receives up to `max` visible messages and hides them for `visibility`; a message
     /// received more than the queue's maximum number of times goes to the dead-letter queue
     /// instead of being returned.
-    async fn receive(&self, queue: QueueName, max: usize, visibility: Duration) -> PortResult<Vec<ReceivedMessage>>;
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> PortResult<Vec<ReceivedMessage>>;
     /// Deletes a received message (the work is done).
     async fn delete(&self, queue: QueueName, receipt: &str) -> PortResult<()>;
     /// Makes a received message visible again after `delay` (a retry with backoff).
@@ -236,9 +272,18 @@ pub trait Queue: Send + Sync {
 pub trait KeyStore: Send + Sync {
     /// Creates a new signing key for `workspace` (its first, or the next after a rotation)
     /// and returns its public half; earlier keys stay listed, marked retired.
-    async fn create_key(&self, workspace: WorkspaceId, now: DateTime<Utc>) -> PortResult<SigningKeyInfo>;
+    async fn create_key(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+    ) -> PortResult<SigningKeyInfo>;
     /// An Ed25519 signature of `message` with the workspace's key `key_id`.
-    async fn sign(&self, workspace: WorkspaceId, key_id: &str, message: &[u8]) -> PortResult<[u8; 64]>;
+    async fn sign(
+        &self,
+        workspace: WorkspaceId,
+        key_id: &str,
+        message: &[u8],
+    ) -> PortResult<[u8; 64]>;
     /// Every key of the workspace, current and retired, oldest first.
     async fn public_keys(&self, workspace: WorkspaceId) -> PortResult<Vec<SigningKeyInfo>>;
 }
@@ -266,7 +311,12 @@ pub struct TransportOutcome {
 #[async_trait]
 pub trait WebhookTransport: Send + Sync {
     /// POSTs `body` (JSON) with `headers` to `url`.
-    async fn post(&self, url: &HttpUrl, headers: &[(String, String)], body: &str) -> TransportOutcome;
+    async fn post(
+        &self,
+        url: &HttpUrl,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> TransportOutcome;
 }
 
 /// The time.
@@ -278,7 +328,10 @@ pub trait Clock: Send + Sync {
 /// Everything a message handler needs to identify work across redeliveries.
 pub fn delivery_id(event: EventId, webhook: WebhookId) -> uuid::Uuid {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::new().chain_update(event.0.as_bytes()).chain_update(webhook.0.as_bytes()).finalize();
+    let digest = Sha256::new()
+        .chain_update(event.0.as_bytes())
+        .chain_update(webhook.0.as_bytes())
+        .finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
@@ -288,7 +341,8 @@ pub fn delivery_id(event: EventId, webhook: WebhookId) -> uuid::Uuid {
 /// appending it again after a crash is a no-op.
 pub fn derived_event_id(namespace: &str, id: uuid::Uuid) -> EventId {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::new().chain_update(namespace.as_bytes()).chain_update(id.as_bytes()).finalize();
+    let digest =
+        Sha256::new().chain_update(namespace.as_bytes()).chain_update(id.as_bytes()).finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     EventId(uuid::Builder::from_custom_bytes(bytes).into_uuid())

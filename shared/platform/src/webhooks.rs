@@ -34,7 +34,8 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> anyhow::Resul
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
         .map_err(|_| anyhow::anyhow!("webhook secret is not base64"))?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| anyhow::anyhow!("HMAC key: {e}"))?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&key).map_err(|e| anyhow::anyhow!("HMAC key: {e}"))?;
     mac.update(id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
@@ -44,7 +45,12 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> anyhow::Resul
 }
 
 /// The three Standard Webhooks headers.
-pub fn headers(secret: &str, id: &str, timestamp: i64, body: &str) -> anyhow::Result<Vec<(String, String)>> {
+pub fn headers(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
     Ok(vec![
         ("webhook-id".into(), id.into()),
         ("webhook-timestamp".into(), timestamp.to_string()),

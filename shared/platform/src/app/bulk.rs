@@ -35,13 +35,25 @@ struct ChunkMessage {
     to: u32,
 }
 
-fn parse_row(row: u32, email: &str, name: &str, valid_until: Option<&str>, evidence_url: Option<&str>) -> BulkRow {
+fn parse_row(
+    row: u32,
+    email: &str,
+    name: &str,
+    valid_until: Option<&str>,
+    evidence_url: Option<&str>,
+) -> BulkRow {
     let parsed = (|| -> Result<BulkRowInput> {
         Ok(BulkRowInput {
             email: Email::parse("email", email)?,
             name: text("name", name, 200)?,
-            valid_until: valid_until.filter(|v| !v.trim().is_empty()).map(|v| parse_date("valid_until", v)).transpose()?,
-            evidence_url: evidence_url.filter(|v| !v.trim().is_empty()).map(|v| HttpUrl::parse("evidence_url", v)).transpose()?,
+            valid_until: valid_until
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| parse_date("valid_until", v))
+                .transpose()?,
+            evidence_url: evidence_url
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| HttpUrl::parse("evidence_url", v))
+                .transpose()?,
         })
     })();
     BulkRow { row, input: parsed.map_err(|e| e.to_string()) }
@@ -50,8 +62,12 @@ fn parse_row(row: u32, email: &str, name: &str, valid_until: Option<&str>, evide
 /// Parses CSV with the header `email,name[,valid_until][,evidence_url]` (columns in any
 /// order). A bad header is an error; a bad row is that row's error.
 pub fn parse_bulk_csv(bytes: &[u8]) -> Result<Vec<BulkRow>> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
-    let header = reader.headers().map_err(|e| Error::invalid("csv", format!("unreadable header: {e}")))?.clone();
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
+    let header = reader
+        .headers()
+        .map_err(|e| Error::invalid("csv", format!("unreadable header: {e}")))?
+        .clone();
     let mut columns = [None; 4];
     for (i, name) in header.iter().enumerate() {
         let slot = match name.trim_start_matches('\u{feff}').to_ascii_lowercase().as_str() {
@@ -96,7 +112,10 @@ pub fn parse_bulk_csv(bytes: &[u8]) -> Result<Vec<BulkRow>> {
 pub fn parse_bulk_json(value: &Value) -> Result<Vec<BulkRow>> {
     let rows = match value {
         Value::Array(rows) => rows,
-        Value::Object(object) => object.get("rows").and_then(Value::as_array).ok_or_else(|| Error::invalid("rows", "is required"))?,
+        Value::Object(object) => object
+            .get("rows")
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::invalid("rows", "is required"))?,
         _ => return Err(Error::invalid("rows", "must be an array")),
     };
     if rows.is_empty() || rows.len() > MAX_ROWS {
@@ -111,14 +130,26 @@ pub fn parse_bulk_json(value: &Value) -> Result<Vec<BulkRow>> {
             if !row.is_object() {
                 return BulkRow { row: number, input: Err("a row must be an object".into()) };
             }
-            parse_row(number, field("email").unwrap_or_default(), field("name").unwrap_or_default(), field("valid_until"), field("evidence_url"))
+            parse_row(
+                number,
+                field("email").unwrap_or_default(),
+                field("name").unwrap_or_default(),
+                field("valid_until"),
+                field("evidence_url"),
+            )
         })
         .collect())
 }
 
 impl App {
     /// Starts a bulk issuance job from parsed rows.
-    pub async fn submit_bulk(&self, caller: &Caller, slug: &str, template_id: &str, rows: Vec<BulkRow>) -> Result<BulkJob> {
+    pub async fn submit_bulk(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        template_id: &str,
+        rows: Vec<BulkRow>,
+    ) -> Result<BulkJob> {
         let workspace = self.workspace(caller, slug).await?;
         let template_id = TemplateId::parse(template_id)?;
         self.ports()
@@ -144,7 +175,10 @@ impl App {
         while from <= total {
             let to = (from + CHUNK_ROWS).min(total + 1);
             let message = ChunkMessage { workspace: workspace.id, job: job.id, from, to };
-            messages.push((serde_json::to_string(&message).map_err(anyhow::Error::from)?, Duration::ZERO));
+            messages.push((
+                serde_json::to_string(&message).map_err(anyhow::Error::from)?,
+                Duration::ZERO,
+            ));
             from = to;
         }
         for batch in messages.chunks(500) {
@@ -157,7 +191,12 @@ impl App {
     pub async fn bulk_report(&self, caller: &Caller, slug: &str, id: &str) -> Result<BulkReport> {
         let workspace = self.workspace(caller, slug).await?;
         let id = BulkJobId::parse(id).map_err(|_| Error::NotFound("bulk issuance"))?;
-        let job = self.ports().bulk.bulk_job(workspace.id, id).await?.ok_or(Error::NotFound("bulk issuance"))?;
+        let job = self
+            .ports()
+            .bulk
+            .bulk_job(workspace.id, id)
+            .await?
+            .ok_or(Error::NotFound("bulk issuance"))?;
         let errors = self.ports().bulk.bulk_errors(id).await?;
         Ok(BulkReport { job, errors })
     }
@@ -171,7 +210,12 @@ impl App {
         let Some(job) = self.ports().bulk.bulk_job(message.workspace, message.job).await? else {
             return Ok(HandleOutcome::Done);
         };
-        let workspace = self.ports().workspaces.workspace(job.workspace_id).await?.ok_or(Error::NotFound("workspace"))?;
+        let workspace = self
+            .ports()
+            .workspaces
+            .workspace(job.workspace_id)
+            .await?
+            .ok_or(Error::NotFound("workspace"))?;
         let template = self.ports().templates.template(job.workspace_id, job.template_id).await?;
         let mut completed = job.status == BulkStatus::Completed;
         for row in self.ports().bulk.bulk_rows(job.id, message.from, message.to).await? {
@@ -180,22 +224,32 @@ impl App {
                 (Ok(_), None) => RowOutcome::Failed("the template was deleted".into()),
                 (Ok(input), Some(template)) => {
                     let key = IdempotencyKey::parse(&format!("bulk:{}:{}", job.id, row.row))?;
-                    let hash = request_hash(serde_json::to_string(input).map_err(anyhow::Error::from)?.as_bytes());
+                    let hash = request_hash(
+                        serde_json::to_string(input).map_err(anyhow::Error::from)?.as_bytes(),
+                    );
                     let issue = Issue {
                         email: input.email.clone(),
                         name: input.name.clone(),
                         valid_until: input.valid_until,
-                        evidence: input.evidence_url.iter().map(|u| (u.clone(), None, None)).collect(),
+                        evidence: input
+                            .evidence_url
+                            .iter()
+                            .map(|u| (u.clone(), None, None))
+                            .collect(),
                     };
                     match self.issue_from(&workspace, template, issue, Some((key, hash))).await {
                         Ok(issued) => RowOutcome::Issued(issued.record.id),
-                        Err(Error::Validation { field, reason }) => RowOutcome::Failed(format!("invalid `{field}`: {reason}")),
+                        Err(Error::Validation { field, reason }) => {
+                            RowOutcome::Failed(format!("invalid `{field}`: {reason}"))
+                        }
                         Err(other) => return Err(other),
                     }
                 }
             };
             let now = self.ports().clock.now();
-            if let RowRecorded::First { completed: true } = self.ports().bulk.record_bulk_row(job.id, row.row, &outcome, now).await? {
+            if let RowRecorded::First { completed: true } =
+                self.ports().bulk.record_bulk_row(job.id, row.row, &outcome, now).await?
+            {
                 completed = true;
             }
         }
@@ -235,7 +289,10 @@ mod tests {
         let csv = "name,email,evidence_url\nAda,ada@example.com,https://e.example/1\nBob,not-an-email,\n\"Lovelace, Ada\",ada2@example.com,\n";
         let rows = parse_bulk_csv(csv.as_bytes()).unwrap();
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0].input.as_ref().unwrap().evidence_url.as_ref().unwrap().as_str(), "https://e.example/1");
+        assert_eq!(
+            rows[0].input.as_ref().unwrap().evidence_url.as_ref().unwrap().as_str(),
+            "https://e.example/1"
+        );
         assert!(rows[1].input.as_ref().unwrap_err().contains("email"));
         assert_eq!(rows[2].input.as_ref().unwrap().name, "Lovelace, Ada");
         assert_eq!(rows[2].row, 3);

@@ -2,18 +2,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 use credentials::model::{
-    Achievement, AchievementSubject, Alignment, BitstringStatusListEntry, Evidence, IdentityObject, Image,
-    OpenBadgeCredential, Profile,
+    Achievement, AchievementSubject, Alignment, BitstringStatusListEntry, Evidence, IdentityObject,
+    Image, OpenBadgeCredential, Profile,
 };
-use credentials::status::StatusPurpose;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{App, Caller};
-use crate::ids::{CredentialId, Email, EventId, HttpUrl, IdempotencyKey, TemplateId, random_token, text};
+use crate::ids::{
+    CredentialId, Email, EventId, HttpUrl, IdempotencyKey, TemplateId, random_token, text,
+};
 use crate::model::{
-    CredentialFilter, CredentialRecord, CredentialStatus, Event, EventKind, IdempotencyRecord, StatusKind, StatusListId,
-    Template, Workspace,
+    CredentialFilter, CredentialRecord, CredentialStatus, Event, EventKind, IdempotencyRecord,
+    STATUS_PURPOSE, StatusKind, StatusListId, Template, Workspace,
 };
 use crate::ports::InsertCredential;
 use crate::{Error, Result};
@@ -63,9 +64,9 @@ pub(crate) struct Issue {
 }
 
 pub(crate) fn parse_date(field: &str, text: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|d| d.to_utc())
-        .map_err(|_| Error::invalid(field, "must be an RFC 3339 date-time, like 2030-01-31T00:00:00Z"))
+    DateTime::parse_from_rfc3339(text.trim()).map(|d| d.to_utc()).map_err(|_| {
+        Error::invalid(field, "must be an RFC 3339 date-time, like 2030-01-31T00:00:00Z")
+    })
 }
 
 impl IssueRequest {
@@ -73,7 +74,8 @@ impl IssueRequest {
         let template_id = TemplateId::parse(&self.template_id)?;
         let email = Email::parse("recipient.email", &self.recipient.email)?;
         let name = text("recipient.name", &self.recipient.name, 200)?;
-        let valid_until = self.valid_until.as_deref().map(|t| parse_date("valid_until", t)).transpose()?;
+        let valid_until =
+            self.valid_until.as_deref().map(|t| parse_date("valid_until", t)).transpose()?;
         let evidence = self
             .evidence
             .unwrap_or_default()
@@ -83,7 +85,9 @@ impl IssueRequest {
                 Ok((
                     HttpUrl::parse(&format!("evidence[{i}].url"), &e.url)?,
                     e.name.map(|n| text(&format!("evidence[{i}].name"), &n, 500)).transpose()?,
-                    e.narrative.map(|n| text(&format!("evidence[{i}].narrative"), &n, 5000)).transpose()?,
+                    e.narrative
+                        .map(|n| text(&format!("evidence[{i}].narrative"), &n, 5000))
+                        .transpose()?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -107,30 +111,29 @@ impl App {
     ) -> Result<Issued> {
         let workspace = self.workspace(caller, slug).await?;
         if let Some((key, hash)) = &idempotency
-            && let Some(existing) = self.ports().credentials.idempotency_record(workspace.id, key.as_str()).await?
+            && let Some(existing) =
+                self.ports().credentials.idempotency_record(workspace.id, key.as_str()).await?
         {
             return self.replay(existing, hash).await;
         }
         let (template_id, issue) = request.parse()?;
-        let template = self
-            .ports()
-            .templates
-            .template(workspace.id, template_id)
-            .await?
-            .ok_or_else(|| Error::invalid("template_id", "no such template in this workspace"))?;
+        let template =
+            self.ports().templates.template(workspace.id, template_id).await?.ok_or_else(|| {
+                Error::invalid("template_id", "no such template in this workspace")
+            })?;
         self.issue_from(&workspace, &template, issue, idempotency).await
     }
 
     async fn replay(&self, existing: IdempotencyRecord, hash: &str) -> Result<Issued> {
         if existing.request_hash != hash {
-            return Err(Error::Conflict("this Idempotency-Key was used with a different request body".into()));
+            return Err(Error::Conflict(
+                "this Idempotency-Key was used with a different request body".into(),
+            ));
         }
-        let record = self
-            .ports()
-            .credentials
-            .credential(existing.credential_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("idempotency record points at a missing credential"))?;
+        let record =
+            self.ports().credentials.credential(existing.credential_id).await?.ok_or_else(
+                || anyhow::anyhow!("idempotency record points at a missing credential"),
+            )?;
         Ok(Issued { record, created: false })
     }
 
@@ -143,16 +146,19 @@ impl App {
         idempotency: Option<(IdempotencyKey, String)>,
     ) -> Result<Issued> {
         let now = self.ports().clock.now();
-        let valid_until = issue.valid_until.or_else(|| template.valid_for_days.map(|days| now + Duration::days(days.into())));
+        let valid_until = issue
+            .valid_until
+            .or_else(|| template.valid_for_days.map(|days| now + Duration::days(days.into())));
         if valid_until.is_some_and(|until| until <= now) {
             return Err(Error::invalid("valid_until", "must be in the future"));
         }
         let id = CredentialId::generate();
         let index = self.ports().workspaces.allocate_status_index(workspace.id).await?;
-        let (list, _) = StatusListId::for_index(workspace.id, StatusPurpose::Revocation, index);
+        let (list, _) = StatusListId::for_index(workspace.id, STATUS_PURPOSE, index);
         self.publish_status_lists(workspace, list.page).await?;
 
-        let unsigned = self.build_credential(workspace, template, &issue, id, index, now, valid_until)?;
+        let unsigned =
+            self.build_credential(workspace, template, &issue, id, index, now, valid_until)?;
         let signed = self.sign_document(workspace, &unsigned, now).await?;
         let record = CredentialRecord {
             id,
@@ -175,7 +181,12 @@ impl App {
             credential_id: id,
             created_at: now,
         });
-        match self.ports().credentials.insert_credential(&record, idempotency_record.as_ref(), &[event]).await? {
+        match self
+            .ports()
+            .credentials
+            .insert_credential(&record, idempotency_record.as_ref(), &[event])
+            .await?
+        {
             InsertCredential::Inserted => Ok(Issued { record, created: true }),
             InsertCredential::KeyExists(existing) => {
                 let hash = idempotency_record.map(|r| r.request_hash).unwrap_or_default();
@@ -203,7 +214,10 @@ impl App {
             &template.criteria_narrative,
         );
         achievement.achievement_type = template.achievement_type.clone();
-        achievement.image = template.image.as_ref().map(|url| Image::new(url.as_str(), Some(template.name.clone())));
+        achievement.image = template
+            .image
+            .as_ref()
+            .map(|url| Image::new(url.as_str(), Some(template.name.clone())));
         achievement.tag = template.tags.clone();
         achievement.alignment = template
             .alignments
@@ -223,20 +237,24 @@ impl App {
         achievement.creator = Some(Profile::new(&workspace.did, &workspace.issuer.name));
 
         let salt = random_token(12)?;
-        let mut subject = AchievementSubject::with_identity(IdentityObject::hashed_email(issue.email.as_str(), &salt), achievement);
+        let mut subject = AchievementSubject::with_identity(
+            IdentityObject::hashed_email(issue.email.as_str(), &salt),
+            achievement,
+        );
         subject.name = Some(issue.name.clone());
 
-        let (revocation, offset) = StatusListId::for_index(workspace.id, StatusPurpose::Revocation, index);
-        let (suspension, _) = StatusListId::for_index(workspace.id, StatusPurpose::Suspension, index);
-        let offset = usize::try_from(offset).map_err(|_| anyhow::anyhow!("status index overflow"))?;
+        let (list, offset) = StatusListId::for_index(workspace.id, STATUS_PURPOSE, index);
+        let offset =
+            usize::try_from(offset).map_err(|_| anyhow::anyhow!("status index overflow"))?;
         let mut builder = OpenBadgeCredential::builder(format!("urn:uuid:{id}"), issuer, subject)
             .valid_from(now)
             .valid_until(valid_until)
             .description(template.description.clone())
-            .status(vec![
-                BitstringStatusListEntry::new(&self.status_list_url(&revocation), offset, StatusPurpose::Revocation),
-                BitstringStatusListEntry::new(&self.status_list_url(&suspension), offset, StatusPurpose::Suspension),
-            ]);
+            .status(vec![BitstringStatusListEntry::new(
+                &self.status_list_url(&list),
+                offset,
+                STATUS_PURPOSE,
+            )]);
         for (url, name, narrative) in &issue.evidence {
             let mut evidence = Evidence::at(url.as_str());
             evidence.name = name.clone();
@@ -253,9 +271,16 @@ impl App {
         unsigned: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<serde_json::Value> {
-        let options = credentials::di::ProofOptions { verification_method: workspace.verification_method(), created: now };
+        let options = credentials::di::ProofOptions {
+            verification_method: workspace.verification_method(),
+            created: now,
+        };
         let prepared = credentials::di::prepare(unsigned, &options)?;
-        let signature = self.ports().keys.sign(workspace.id, &workspace.current_key_id, prepared.hash_data()).await?;
+        let signature = self
+            .ports()
+            .keys
+            .sign(workspace.id, &workspace.current_key_id, prepared.hash_data())
+            .await?;
         Ok(prepared.finish(&signature)?)
     }
 
@@ -275,7 +300,13 @@ impl App {
         if let Some(reason) = reason {
             data["reason"] = reason.into();
         }
-        Event { id: EventId::generate(), workspace_id: workspace.id, kind, occurred_at: self.ports().clock.now(), data }
+        Event {
+            id: EventId::generate(),
+            workspace_id: workspace.id,
+            kind,
+            occurred_at: self.ports().clock.now(),
+            data,
+        }
     }
 
     /// The public verification page of a credential.
@@ -284,7 +315,12 @@ impl App {
     }
 
     /// The credential `id` of the caller's workspace `slug`.
-    pub async fn credential(&self, caller: &Caller, slug: &str, id: &str) -> Result<CredentialRecord> {
+    pub async fn credential(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+    ) -> Result<CredentialRecord> {
         let workspace = self.workspace(caller, slug).await?;
         self.credential_in(&workspace, id).await
     }
@@ -307,9 +343,18 @@ impl App {
         limit: usize,
     ) -> Result<(Vec<CredentialRecord>, Option<String>)> {
         let workspace = self.workspace(caller, slug).await?;
-        let after = cursor.map(|c| CredentialId::parse(c).map_err(|_| Error::invalid("cursor", "is not a cursor from this API"))).transpose()?;
+        let after = cursor
+            .map(|c| {
+                CredentialId::parse(c)
+                    .map_err(|_| Error::invalid("cursor", "is not a cursor from this API"))
+            })
+            .transpose()?;
         let limit = limit.clamp(1, 200);
-        let mut page = self.ports().credentials.list_credentials(workspace.id, &filter, after, limit + 1).await?;
+        let mut page = self
+            .ports()
+            .credentials
+            .list_credentials(workspace.id, &filter, after, limit + 1)
+            .await?;
         let next = if page.len() > limit {
             page.truncate(limit);
             page.last().map(|r| r.id.to_string())
@@ -320,19 +365,27 @@ impl App {
     }
 
     /// Revokes a credential (for good), with a reason.
-    pub async fn revoke(&self, caller: &Caller, slug: &str, id: &str, reason: &str) -> Result<CredentialRecord> {
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<CredentialRecord> {
         let reason = text("reason", reason, 1000)?;
         let workspace = self.workspace(caller, slug).await?;
         let record = self.credential_in(&workspace, id).await?;
         if record.status.kind() == StatusKind::Revoked {
             // Re-applying the bit repairs a revocation interrupted between its two writes.
-            self.set_status(&workspace, &record, StatusPurpose::Revocation, true).await?;
+            self.set_status(&workspace, &record, true).await?;
             return Err(Error::Conflict("the credential is already revoked".into()));
         }
         // Bit first: if we stop half-way, verifiers already see it revoked.
-        self.set_status(&workspace, &record, StatusPurpose::Revocation, true).await?;
-        let new = CredentialStatus::Revoked { at: self.ports().clock.now(), reason: reason.clone() };
-        let event = self.credential_event(EventKind::CredentialRevoked, &record, &workspace, Some(&reason));
+        self.set_status(&workspace, &record, true).await?;
+        let new =
+            CredentialStatus::Revoked { at: self.ports().clock.now(), reason: reason.clone() };
+        let event =
+            self.credential_event(EventKind::CredentialRevoked, &record, &workspace, Some(&reason));
         self.transition(record, new, event).await
     }
 
@@ -341,30 +394,53 @@ impl App {
         let workspace = self.workspace(caller, slug).await?;
         let record = self.credential_in(&workspace, id).await?;
         if record.status.kind() != StatusKind::Active {
-            return Err(Error::Conflict(format!("only an active credential can be suspended; this one is {}", record.status.kind().as_str())));
+            return Err(Error::Conflict(format!(
+                "only an active credential can be suspended; this one is {}",
+                record.status.kind().as_str()
+            )));
         }
-        self.set_status(&workspace, &record, StatusPurpose::Suspension, true).await?;
+        self.set_status(&workspace, &record, true).await?;
         let new = CredentialStatus::Suspended { at: self.ports().clock.now() };
-        let event = self.credential_event(EventKind::CredentialSuspended, &record, &workspace, None);
+        let event =
+            self.credential_event(EventKind::CredentialSuspended, &record, &workspace, None);
         self.transition(record, new, event).await
     }
 
     /// Lifts a suspension.
-    pub async fn unsuspend(&self, caller: &Caller, slug: &str, id: &str) -> Result<CredentialRecord> {
+    pub async fn unsuspend(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+    ) -> Result<CredentialRecord> {
         let workspace = self.workspace(caller, slug).await?;
         let record = self.credential_in(&workspace, id).await?;
         if record.status.kind() != StatusKind::Suspended {
-            return Err(Error::Conflict(format!("only a suspended credential can be unsuspended; this one is {}", record.status.kind().as_str())));
+            return Err(Error::Conflict(format!(
+                "only a suspended credential can be unsuspended; this one is {}",
+                record.status.kind().as_str()
+            )));
         }
-        let event = self.credential_event(EventKind::CredentialUnsuspended, &record, &workspace, None);
+        let event =
+            self.credential_event(EventKind::CredentialUnsuspended, &record, &workspace, None);
         // Record first, bit second: if we stop half-way, verifiers still see it suspended.
         let updated = self.transition(record, CredentialStatus::Active, event).await?;
-        self.set_status(&workspace, &updated, StatusPurpose::Suspension, false).await?;
+        self.set_status(&workspace, &updated, false).await?;
         Ok(updated)
     }
 
-    async fn transition(&self, mut record: CredentialRecord, new: CredentialStatus, event: Event) -> Result<CredentialRecord> {
-        if self.ports().credentials.transition(record.id, record.status.kind(), &new, &[event]).await? {
+    async fn transition(
+        &self,
+        mut record: CredentialRecord,
+        new: CredentialStatus,
+        event: Event,
+    ) -> Result<CredentialRecord> {
+        if self
+            .ports()
+            .credentials
+            .transition(record.id, record.status.kind(), &new, &[event])
+            .await?
+        {
             record.status = new;
             Ok(record)
         } else {

@@ -32,18 +32,30 @@ fn vault_context(webhook: WebhookId) -> String {
 impl App {
     /// Subscribes `url` to `events` in the caller's workspace `slug`; returns the
     /// subscription and its signing secret (shown this once).
-    pub async fn create_webhook(&self, caller: &Caller, slug: &str, url: &str, events: &[String]) -> Result<(Webhook, String)> {
+    pub async fn create_webhook(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        url: &str,
+        events: &[String],
+    ) -> Result<(Webhook, String)> {
         let workspace = self.workspace(caller, slug).await?;
         let url = HttpUrl::parse("url", url)?;
-        if !self.settings().allow_internal_webhooks && url.ip_host().is_some_and(is_internal_address) {
-            return Err(Error::invalid("url", "must not point at a private, loopback or link-local address"));
+        if !self.settings().allow_internal_webhooks
+            && url.ip_host().is_some_and(is_internal_address)
+        {
+            return Err(Error::invalid(
+                "url",
+                "must not point at a private, loopback or link-local address",
+            ));
         }
         if events.is_empty() || events.len() > EventKind::ALL.len() {
             return Err(Error::invalid("events", "list one or more event types"));
         }
         let mut kinds = Vec::new();
         for name in events {
-            let kind = EventKind::parse(name).ok_or_else(|| Error::invalid("events", format!("unknown event type `{name}`")))?;
+            let kind = EventKind::parse(name)
+                .ok_or_else(|| Error::invalid("events", format!("unknown event type `{name}`")))?;
             if !kinds.contains(&kind) {
                 kinds.push(kind);
             }
@@ -51,7 +63,14 @@ impl App {
         let id = WebhookId::generate();
         let secret = webhooks::generate_secret()?;
         let sealed_secret = self.ports().vault.seal(secret.as_bytes(), &vault_context(id)).await?;
-        let webhook = Webhook { id, workspace_id: workspace.id, url, events: kinds, sealed_secret, created_at: self.ports().clock.now() };
+        let webhook = Webhook {
+            id,
+            workspace_id: workspace.id,
+            url,
+            events: kinds,
+            sealed_secret,
+            created_at: self.ports().clock.now(),
+        };
         self.ports().webhooks.insert_webhook(&webhook).await?;
         Ok((webhook, secret))
     }
@@ -66,7 +85,11 @@ impl App {
     pub async fn delete_webhook(&self, caller: &Caller, slug: &str, id: &str) -> Result<()> {
         let workspace = self.workspace(caller, slug).await?;
         let id = WebhookId::parse(id).map_err(|_| Error::NotFound("webhook"))?;
-        if self.ports().webhooks.delete_webhook(workspace.id, id).await? { Ok(()) } else { Err(Error::NotFound("webhook")) }
+        if self.ports().webhooks.delete_webhook(workspace.id, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("webhook"))
+        }
     }
 
     /// The latest deliveries of a subscription.
@@ -107,7 +130,8 @@ impl App {
                 self.ports().webhooks.insert_delivery(&delivery).await?;
                 // Sent even when the delivery existed: a crash may have come between the two
                 // writes, and the handler ignores deliveries that are already done.
-                let body = serde_json::to_string(&DeliveryMessage { delivery: delivery.id }).map_err(anyhow::Error::from)?;
+                let body = serde_json::to_string(&DeliveryMessage { delivery: delivery.id })
+                    .map_err(anyhow::Error::from)?;
                 messages.push((body, Duration::ZERO));
             }
             if !messages.is_empty() {
@@ -132,17 +156,24 @@ impl App {
         if delivery.status != DeliveryStatus::Pending {
             return Ok(HandleOutcome::Done);
         }
-        let webhook = self.ports().webhooks.webhook(delivery.workspace_id, delivery.webhook_id).await?;
+        let webhook =
+            self.ports().webhooks.webhook(delivery.workspace_id, delivery.webhook_id).await?;
         let Some(webhook) = webhook else {
             delivery.status = DeliveryStatus::Failed;
             delivery.last_error = Some("the webhook was deleted".into());
             self.ports().webhooks.update_delivery(&delivery).await?;
             return Ok(HandleOutcome::Done);
         };
-        let secret = self.ports().vault.open(&webhook.sealed_secret, &vault_context(webhook.id)).await?;
+        let secret =
+            self.ports().vault.open(&webhook.sealed_secret, &vault_context(webhook.id)).await?;
         let secret = String::from_utf8(secret).map_err(anyhow::Error::from)?;
         let now = self.ports().clock.now();
-        let headers = webhooks::headers(&secret, &delivery.event_id.to_string(), now.timestamp(), &delivery.payload)?;
+        let headers = webhooks::headers(
+            &secret,
+            &delivery.event_id.to_string(),
+            now.timestamp(),
+            &delivery.payload,
+        )?;
         let outcome = self.ports().transport.post(&webhook.url, &headers, &delivery.payload).await;
         delivery.attempts += 1;
         delivery.last_status_code = outcome.status;
@@ -157,7 +188,12 @@ impl App {
             HandleOutcome::Done
         } else {
             let factor = 2u32.saturating_pow(delivery.attempts.saturating_sub(1).min(16));
-            HandleOutcome::Retry(self.settings().webhook_backoff.saturating_mul(factor).min(Duration::from_secs(3600)))
+            HandleOutcome::Retry(
+                self.settings()
+                    .webhook_backoff
+                    .saturating_mul(factor)
+                    .min(Duration::from_secs(3600)),
+            )
         };
         tracing::info!(
             delivery = %delivery.id, webhook = %webhook.id, event = delivery.event_kind.as_str(),
@@ -174,16 +210,65 @@ impl App {
         let due = self.ports().credentials.expiring(now, limit).await?;
         let mut expired = 0;
         for record in due {
-            let Some(workspace) = self.ports().workspaces.workspace(record.workspace_id).await? else { continue };
+            let Some(workspace) = self.ports().workspaces.workspace(record.workspace_id).await?
+            else {
+                continue;
+            };
             let kind = record.status.kind();
             if !matches!(kind, StatusKind::Active | StatusKind::Suspended) {
                 continue;
             }
-            let event = self.credential_event(EventKind::CredentialExpired, &record, &workspace, None);
-            if self.ports().credentials.transition(record.id, kind, &CredentialStatus::Expired { at: now }, &[event]).await? {
+            let event =
+                self.credential_event(EventKind::CredentialExpired, &record, &workspace, None);
+            if self
+                .ports()
+                .credentials
+                .transition(record.id, kind, &CredentialStatus::Expired { at: now }, &[event])
+                .await?
+            {
                 expired += 1;
             }
         }
         Ok(expired)
+    }
+}
+
+impl App {
+    /// Receives up to `max` messages from `queue`, handles each, and deletes or releases it:
+    /// the local worker loop's unit of work (on AWS, Lambda receives and deletes instead).
+    /// Returns how many messages it handled.
+    pub async fn work_queue(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<usize> {
+        let messages = self.ports().queue.receive(queue, max, visibility).await?;
+        for message in &messages {
+            let outcome = match queue {
+                QueueName::Bulk => self.handle_bulk_message(&message.body).await,
+                QueueName::Webhooks => self.handle_webhook_message(&message.body).await,
+            };
+            match outcome {
+                Ok(HandleOutcome::Done) => {
+                    self.ports().queue.delete(queue, &message.receipt).await?
+                }
+                Ok(HandleOutcome::Retry(delay)) => {
+                    self.ports().queue.release(queue, &message.receipt, delay).await?
+                }
+                Err(error) => {
+                    // Left to become visible again: at-least-once, and the handlers are idempotent.
+                    tracing::error!(queue = queue.as_str(), message = %message.id, error = %format!("{error:#}"), "message handling failed");
+                    if let Error::Unexpected(source) = &error {
+                        tracing::debug!(?source, "source chain");
+                    }
+                    self.ports()
+                        .queue
+                        .release(queue, &message.receipt, Duration::from_secs(5))
+                        .await?;
+                }
+            }
+        }
+        Ok(messages.len())
     }
 }

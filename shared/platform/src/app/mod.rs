@@ -24,8 +24,8 @@ pub use workspaces::{IssuerInput, NewWorkspace};
 use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
-    BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue, StatusListStore, TemplateStore,
-    Vault, WebhookStore, WebhookTransport, WorkspaceStore,
+    BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue, StatusListStore,
+    TemplateStore, Vault, WebhookStore, WebhookTransport, WorkspaceStore,
 };
 use crate::{Error, Result};
 
@@ -69,7 +69,12 @@ pub struct Settings {
 impl Settings {
     /// Defaults for `public_url`.
     pub fn new(public_url: url::Url) -> Self {
-        Self { public_url, webhook_backoff: Duration::from_secs(5), webhook_max_attempts: 8, allow_internal_webhooks: false }
+        Self {
+            public_url,
+            webhook_backoff: Duration::from_secs(5),
+            webhook_max_attempts: 8,
+            allow_internal_webhooks: false,
+        }
     }
 
     /// `public_url` without a trailing slash.
@@ -123,6 +128,11 @@ impl App {
         &self.inner.ports
     }
 
+    /// Now, by the application's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ports().clock.now()
+    }
+
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
@@ -136,14 +146,21 @@ impl App {
         let key = match token {
             Some(token) => {
                 if token.len() < 24 || !token.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(Error::invalid("BADGES_BOOTSTRAP_TOKEN", "must be at least 24 visible ASCII characters"));
+                    return Err(Error::invalid(
+                        "BADGES_BOOTSTRAP_TOKEN",
+                        "must be at least 24 visible ASCII characters",
+                    ));
                 }
                 token.to_owned()
             }
             None => format!("obk_{}", random_token(32)?),
         };
         let now = self.ports().clock.now();
-        let organization = Organization { id: OrganizationId::generate(), name: "Default organization".into(), created_at: now };
+        let organization = Organization {
+            id: OrganizationId::generate(),
+            name: "Default organization".into(),
+            created_at: now,
+        };
         let record = ApiKeyRecord {
             id: ApiKeyId::generate(),
             organization_id: organization.id,
@@ -161,7 +178,12 @@ impl App {
         if key.len() < KEY_PREFIX_LEN {
             return Err(unauthorized());
         }
-        let record = self.ports().organizations.api_key_by_prefix(&key_prefix(key)).await?.ok_or_else(unauthorized)?;
+        let record = self
+            .ports()
+            .organizations
+            .api_key_by_prefix(&key_prefix(key))
+            .await?
+            .ok_or_else(unauthorized)?;
         // Compare digests, not keys: the comparison time says nothing about the key.
         if record.hash.as_bytes() == hash_key(key).as_bytes() {
             Ok(Caller { organization_id: record.organization_id })

@@ -7,12 +7,12 @@
 
 use std::collections::HashMap;
 
-use credentials::verify::{self, Options, Report, Resolver};
+use credentials::verify::{self, Options, Report, Resolver, Verdict};
 use serde_json::Value;
 
 use super::App;
 use crate::ids::{CredentialId, WorkspaceSlug};
-use crate::model::{CredentialRecord, StatusListId, Template, Workspace};
+use crate::model::{CredentialRecord, CredentialStatus, StatusListId, Template, Workspace};
 use crate::{Error, Result};
 
 /// A credential as the public may see it.
@@ -42,7 +42,10 @@ impl Resolver for Prefetched {
         self.dids.get(did).cloned().ok_or_else(|| "not a DID of this deployment".to_owned())
     }
     fn status_list(&self, url: &str) -> std::result::Result<Value, String> {
-        self.lists.get(url).cloned().ok_or_else(|| "not a status list of this deployment".to_owned())
+        self.lists
+            .get(url)
+            .cloned()
+            .ok_or_else(|| "not a status list of this deployment".to_owned())
     }
 }
 
@@ -50,7 +53,8 @@ impl App {
     /// A credential by id, for the public routes.
     pub async fn public_credential(&self, id: &str) -> Result<PublicCredential> {
         let id = CredentialId::parse(id).map_err(|_| Error::NotFound("credential"))?;
-        let record = self.ports().credentials.credential(id).await?.ok_or(Error::NotFound("credential"))?;
+        let record =
+            self.ports().credentials.credential(id).await?.ok_or(Error::NotFound("credential"))?;
         let workspace = self
             .ports()
             .workspaces
@@ -71,7 +75,37 @@ impl App {
     /// Verifies what someone posted: credential JSON, a VC-JWT or a baked image.
     pub async fn verify_bytes(&self, input: &[u8]) -> Report {
         let resolver = self.prefetch(input).await;
-        verify::verify_bytes(input, &resolver, &Options::at(self.ports().clock.now()))
+        let mut report =
+            verify::verify_bytes(input, &resolver, &Options::at(self.ports().clock.now()));
+        self.name_revocation(&mut report).await;
+        report
+    }
+
+    /// A revoked credential of ours reads "suspended" in its status list (see
+    /// [`crate::model::STATUS_PURPOSE`]); at the source we know better, and say "revoked".
+    async fn name_revocation(&self, report: &mut Report) {
+        if report.verdict != Verdict::Suspended {
+            return;
+        }
+        let Some(id) = report.credential_id.as_deref().and_then(|id| id.strip_prefix("urn:uuid:"))
+        else {
+            return;
+        };
+        let Ok(id) = CredentialId::parse(id) else { return };
+        let Ok(Some(record)) = self.ports().credentials.credential(id).await else { return };
+        let Ok(Some(workspace)) = self.ports().workspaces.workspace(record.workspace_id).await
+        else {
+            return;
+        };
+        if report.issuer.as_deref() != Some(workspace.did.as_str()) {
+            return;
+        }
+        if let CredentialStatus::Revoked { reason, .. } = &record.status {
+            report.verdict = Verdict::Revoked;
+            if let Some(check) = report.checks.iter_mut().find(|c| c.name == "status") {
+                check.detail = Some(format!("revoked by its issuer: {reason}"));
+            }
+        }
     }
 
     /// Finds the issuer DID and status lists a credential names, and loads those that belong
@@ -90,8 +124,12 @@ impl App {
             None => Vec::new(),
         };
         for entry in entries.iter().take(8) {
-            let Some(url) = entry.get("statusListCredential").and_then(Value::as_str) else { continue };
-            let Some(key) = url.strip_prefix(&format!("{}/status/", self.settings().base())) else { continue };
+            let Some(url) = entry.get("statusListCredential").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(key) = url.strip_prefix(&format!("{}/status/", self.settings().base())) else {
+                continue;
+            };
             if StatusListId::parse(key).is_none() {
                 continue;
             }

@@ -66,21 +66,50 @@ where
 
 /// The OB 3.0 achievement types.
 const ACHIEVEMENT_TYPES: &[&str] = &[
-    "Achievement", "ApprenticeshipCertificate", "Assessment", "Assignment", "AssociateDegree", "Award", "Badge",
-    "BachelorDegree", "Certificate", "CertificateOfCompletion", "Certification", "CommunityService", "Competency",
-    "Course", "CoCurricular", "Degree", "Diploma", "DoctoralDegree", "Fieldwork", "GeneralEducationDevelopment",
-    "JourneymanCertificate", "LearningProgram", "License", "Membership", "ProfessionalDoctorate",
-    "QualityAssuranceCredential", "MasterCertificate", "MasterDegree", "MicroCredential", "ResearchDoctorate",
+    "Achievement",
+    "ApprenticeshipCertificate",
+    "Assessment",
+    "Assignment",
+    "AssociateDegree",
+    "Award",
+    "Badge",
+    "BachelorDegree",
+    "Certificate",
+    "CertificateOfCompletion",
+    "Certification",
+    "CommunityService",
+    "Competency",
+    "Course",
+    "CoCurricular",
+    "Degree",
+    "Diploma",
+    "DoctoralDegree",
+    "Fieldwork",
+    "GeneralEducationDevelopment",
+    "JourneymanCertificate",
+    "LearningProgram",
+    "License",
+    "Membership",
+    "ProfessionalDoctorate",
+    "QualityAssuranceCredential",
+    "MasterCertificate",
+    "MasterDegree",
+    "MicroCredential",
+    "ResearchDoctorate",
     "SecondarySchoolDiploma",
 ];
 
 fn achievement_type(value: Option<&str>) -> Result<Option<String>> {
     match value {
         None => Ok(None),
-        Some(kind) if ACHIEVEMENT_TYPES.contains(&kind) || kind.starts_with("ext:") && kind.len() > 4 => {
+        Some(kind)
+            if ACHIEVEMENT_TYPES.contains(&kind) || kind.starts_with("ext:") && kind.len() > 4 =>
+        {
             text("achievement_type", kind, 100).map(Some)
         }
-        Some(_) => Err(Error::invalid("achievement_type", "must be an OB 3.0 achievement type or `ext:…`")),
+        Some(_) => {
+            Err(Error::invalid("achievement_type", "must be an OB 3.0 achievement type or `ext:…`"))
+        }
     }
 }
 
@@ -93,7 +122,9 @@ fn alignments(input: Vec<AlignmentInput>) -> Result<Vec<TemplateAlignment>> {
         .enumerate()
         .map(|(i, a)| {
             let field = |name: &str| format!("alignments[{i}].{name}");
-            let optional = |name: &str, value: Option<String>| value.map(|v| text(&field(name), &v, 2000)).transpose();
+            let optional = |name: &str, value: Option<String>| {
+                value.map(|v| text(&field(name), &v, 2000)).transpose()
+            };
             Ok(TemplateAlignment {
                 target_name: text(&field("target_name"), &a.target_name, 500)?,
                 target_url: HttpUrl::parse(&field("target_url"), &a.target_url)?,
@@ -121,7 +152,12 @@ fn valid_for_days(days: Option<u32>) -> Result<Option<u32>> {
 
 impl App {
     /// Creates a template in the caller's workspace `slug`.
-    pub async fn create_template(&self, caller: &Caller, slug: &str, input: TemplateInput) -> Result<Template> {
+    pub async fn create_template(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        input: TemplateInput,
+    ) -> Result<Template> {
         let workspace = self.workspace(caller, slug).await?;
         let now = self.ports().clock.now();
         let template = Template {
@@ -157,7 +193,13 @@ impl App {
     }
 
     /// Changes a template; credentials already issued keep what they were signed with.
-    pub async fn update_template(&self, caller: &Caller, slug: &str, id: &str, patch: TemplatePatch) -> Result<Template> {
+    pub async fn update_template(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+        patch: TemplatePatch,
+    ) -> Result<Template> {
         let current = self.template(caller, slug, id).await?;
         let mut next = current.clone();
         if let Some(name) = patch.name {

@@ -31,14 +31,33 @@ pub struct IssuerInput {
 
 impl App {
     /// Creates a workspace with its first signing key and its `did:web`.
-    pub async fn create_workspace(&self, caller: &Caller, input: NewWorkspace) -> Result<Workspace> {
+    pub async fn create_workspace(
+        &self,
+        caller: &Caller,
+        input: NewWorkspace,
+    ) -> Result<Workspace> {
         let slug = WorkspaceSlug::parse(&input.slug)?;
         let name = text("name", &input.name, 200)?;
         let issuer = IssuerProfile {
             name: text("issuer.name", &input.issuer.name, 200)?,
-            url: input.issuer.url.as_deref().map(|u| HttpUrl::parse("issuer.url", u)).transpose()?,
-            email: input.issuer.email.as_deref().map(|e| Email::parse("issuer.email", e)).transpose()?,
-            image: input.issuer.image.as_deref().map(|u| HttpUrl::parse("issuer.image", u)).transpose()?,
+            url: input
+                .issuer
+                .url
+                .as_deref()
+                .map(|u| HttpUrl::parse("issuer.url", u))
+                .transpose()?,
+            email: input
+                .issuer
+                .email
+                .as_deref()
+                .map(|e| Email::parse("issuer.email", e))
+                .transpose()?,
+            image: input
+                .issuer
+                .image
+                .as_deref()
+                .map(|u| HttpUrl::parse("issuer.image", u))
+                .transpose()?,
         };
         if self.ports().workspaces.workspace_by_slug(&slug).await?.is_some() {
             return Err(Error::Conflict(format!("workspace slug `{slug}` is taken")));
@@ -49,7 +68,10 @@ impl App {
         let workspace = Workspace {
             id,
             organization_id: caller.organization_id,
-            did: credentials::did::did_web(&self.settings().did_host().replace("%3A", ":"), &["ws", slug.as_str()]),
+            did: credentials::did::did_web(
+                &self.settings().did_host().replace("%3A", ":"),
+                &["ws", slug.as_str()],
+            ),
             slug,
             name,
             issuer,
@@ -80,7 +102,12 @@ impl App {
     /// The public DID document of workspace `slug`: every key, current and retired.
     pub async fn did_document(&self, slug: &str) -> Result<Value> {
         let slug = WorkspaceSlug::parse(slug).map_err(|_| Error::NotFound("workspace"))?;
-        let workspace = self.ports().workspaces.workspace_by_slug(&slug).await?.ok_or(Error::NotFound("workspace"))?;
+        let workspace = self
+            .ports()
+            .workspaces
+            .workspace_by_slug(&slug)
+            .await?
+            .ok_or(Error::NotFound("workspace"))?;
         self.did_document_of(&workspace).await
     }
 
