@@ -159,8 +159,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server> {
     }
 
     let (stop, stopped) = watch::channel(false);
-    let tasks = vec![
-        tokio::spawn(worker(app.clone(), QueueName::Bulk, stopped.clone())),
+    // Bulk issuance is CPU-bound (canonicalization and signing): one worker per core. Rows
+    // are idempotent and recorded once, so workers never step on each other.
+    let bulk_workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut tasks: Vec<JoinHandle<()>> = (0..bulk_workers)
+        .map(|_| tokio::spawn(worker(app.clone(), QueueName::Bulk, stopped.clone())))
+        .collect();
+    tasks.extend([
         tokio::spawn(worker(app.clone(), QueueName::Webhooks, stopped.clone())),
         tokio::spawn(every(
             Duration::from_millis(250),
@@ -177,7 +182,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server> {
                 Ok(())
             },
         )),
-    ];
+    ]);
     let router = platform_http::router(app);
     let mut http_stopped = stopped;
     let http = tokio::spawn(async move {

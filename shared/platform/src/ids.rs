@@ -235,8 +235,20 @@ pub fn is_internal_address(ip: IpAddr) -> bool {
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    /// Parses a key.
+    /// Parses a key a client sent. Keys starting with `bulk:` are the platform's own (one
+    /// per bulk row) and refused, so a client can never collide with them.
     pub fn parse(text: &str) -> Result<Self> {
+        if text.starts_with("bulk:") {
+            return Err(Error::invalid(
+                "Idempotency-Key",
+                "must not start with `bulk:` (reserved)",
+            ));
+        }
+        Self::internal(text)
+    }
+
+    /// A key of the platform's own (`bulk:JOB:ROW`).
+    pub(crate) fn internal(text: &str) -> Result<Self> {
         if (1..=255).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(text.to_owned()))
         } else {
@@ -349,5 +361,6 @@ mod tests {
         assert!(IdempotencyKey::parse("").is_err());
         assert!(IdempotencyKey::parse("with space").is_err());
         assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+        assert!(IdempotencyKey::parse("bulk:x:1").is_err(), "reserved for bulk rows");
     }
 }

@@ -240,7 +240,7 @@ impl StatusListId {
         (Self { workspace_id, purpose, page: index / STATUS_LIST_SIZE }, index % STATUS_LIST_SIZE)
     }
 
-    /// The URL path segment: `WORKSPACE-revocation-PAGE`.
+    /// The URL path segment: `WORKSPACE-PURPOSE-PAGE` (`…-suspension-0`).
     pub fn key(&self) -> String {
         format!("{}-{}-{}", self.workspace_id, self.purpose.as_str(), self.page)
     }

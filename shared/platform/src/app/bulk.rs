@@ -223,7 +223,7 @@ impl App {
                 (Err(reason), _) => RowOutcome::Failed(reason.clone()),
                 (Ok(_), None) => RowOutcome::Failed("the template was deleted".into()),
                 (Ok(input), Some(template)) => {
-                    let key = IdempotencyKey::parse(&format!("bulk:{}:{}", job.id, row.row))?;
+                    let key = IdempotencyKey::internal(&format!("bulk:{}:{}", job.id, row.row))?;
                     let hash = request_hash(
                         serde_json::to_string(input).map_err(anyhow::Error::from)?.as_bytes(),
                     );

@@ -110,18 +110,26 @@ impl App {
         idempotency: Option<(IdempotencyKey, String)>,
     ) -> Result<Issued> {
         let workspace = self.workspace(caller, slug).await?;
-        if let Some((key, hash)) = &idempotency
-            && let Some(existing) =
-                self.ports().credentials.idempotency_record(workspace.id, key.as_str()).await?
-        {
-            return self.replay(existing, hash).await;
-        }
         let (template_id, issue) = request.parse()?;
         let template =
             self.ports().templates.template(workspace.id, template_id).await?.ok_or_else(|| {
                 Error::invalid("template_id", "no such template in this workspace")
             })?;
         self.issue_from(&workspace, &template, issue, idempotency).await
+    }
+
+    /// The credential an idempotency key already produced, if it did (a conflict if the body
+    /// differs). Checked before any work, so a replay or a redelivered bulk row signs nothing.
+    async fn replay_if_known(
+        &self,
+        workspace: &Workspace,
+        idempotency: Option<&(IdempotencyKey, String)>,
+    ) -> Result<Option<Issued>> {
+        let Some((key, hash)) = idempotency else { return Ok(None) };
+        match self.ports().credentials.idempotency_record(workspace.id, key.as_str()).await? {
+            Some(existing) => self.replay(existing, hash).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn replay(&self, existing: IdempotencyRecord, hash: &str) -> Result<Issued> {
@@ -145,6 +153,9 @@ impl App {
         issue: Issue,
         idempotency: Option<(IdempotencyKey, String)>,
     ) -> Result<Issued> {
+        if let Some(replayed) = self.replay_if_known(workspace, idempotency.as_ref()).await? {
+            return Ok(replayed);
+        }
         let now = self.ports().clock.now();
         let valid_until = issue
             .valid_until
@@ -393,10 +404,13 @@ impl App {
     pub async fn suspend(&self, caller: &Caller, slug: &str, id: &str) -> Result<CredentialRecord> {
         let workspace = self.workspace(caller, slug).await?;
         let record = self.credential_in(&workspace, id).await?;
-        if record.status.kind() != StatusKind::Active {
+        // The effective status: a credential past `validUntil` is expired even before the
+        // expiry schedule records it, and cannot be suspended.
+        let current = record.effective_status(self.now()).kind();
+        if current != StatusKind::Active {
             return Err(Error::Conflict(format!(
                 "only an active credential can be suspended; this one is {}",
-                record.status.kind().as_str()
+                current.as_str()
             )));
         }
         self.set_status(&workspace, &record, true).await?;
