@@ -107,6 +107,9 @@ pub struct App {
 struct Inner {
     ports: Ports,
     settings: Settings,
+    /// Status lists known to be published, so issuance does not read the signed list back
+    /// every time (lists are never unpublished).
+    published_lists: std::sync::Mutex<std::collections::HashSet<crate::model::StatusListId>>,
 }
 
 impl std::fmt::Debug for App {
@@ -121,11 +124,22 @@ const KEY_PREFIX_LEN: usize = 12;
 impl App {
     /// The application over `ports`.
     pub fn new(ports: Ports, settings: Settings) -> Self {
-        Self { inner: Arc::new(Inner { ports, settings }) }
+        Self { inner: Arc::new(Inner { ports, settings, published_lists: Default::default() }) }
     }
 
     pub(crate) fn ports(&self) -> &Ports {
         &self.inner.ports
+    }
+
+    /// Whether `list` is known to be published (by this process).
+    pub(crate) fn is_known_published(&self, list: &crate::model::StatusListId) -> bool {
+        self.inner.published_lists.lock().is_ok_and(|known| known.contains(list))
+    }
+
+    pub(crate) fn remember_published(&self, list: crate::model::StatusListId) {
+        if let Ok(mut known) = self.inner.published_lists.lock() {
+            known.insert(list);
+        }
     }
 
     /// Now, by the application's clock.

@@ -22,10 +22,14 @@ impl App {
         page: u64,
     ) -> Result<()> {
         let list = StatusListId { workspace_id: workspace.id, purpose: STATUS_PURPOSE, page };
+        if self.is_known_published(&list) {
+            return Ok(());
+        }
         if self.ports().status_lists.signed_status_list(&list).await?.is_none() {
             let bits = vec![0u8; (STATUS_LIST_SIZE / 8) as usize];
             self.publish(workspace, &list, bits, 0).await?;
         }
+        self.remember_published(list);
         Ok(())
     }
 
