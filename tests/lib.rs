@@ -1,2 +1,6 @@
 //! Test-only package: workspace-wide checks live in `tests/`; black-box tests of each binary
 //! live next to it (`functions/local/tests/`), where Cargo hands them the binary's path.
+//!
+//! The library holds what several test binaries share: the local AWS emulator.
+
+pub mod emulator;

@@ -46,3 +46,31 @@ fn the_credentials_core_depends_on_no_io_runtime_cloud_or_transport_crate() {
     let found: Vec<&String> = dependencies.iter().filter(|d| forbidden(d)).collect();
     assert!(found.is_empty(), "credentials must stay pure, but depends on {found:?}");
 }
+
+/// Asserts that `package`'s normal dependencies include `expected` (so the tree was read) and
+/// nothing `forbidden` accepts.
+fn assert_clean(package: &str, expected: &str, forbidden: impl Fn(&str) -> bool) {
+    let dependencies = normal_dependencies(package);
+    assert!(dependencies.iter().any(|d| d == expected), "{package}: {dependencies:?}");
+    let found: Vec<&String> = dependencies.iter().filter(|d| forbidden(d)).collect();
+    assert!(found.is_empty(), "{package} must not depend on {found:?}");
+}
+
+#[test]
+fn the_application_depends_on_no_adapter_runtime_or_transport() {
+    assert_clean("platform", "credentials", |name| {
+        name.starts_with("aws-")
+            || name.starts_with("lambda_")
+            || ["axum", "rusqlite", "tokio", "hyper", "reqwest", "embedded"].contains(&name)
+    });
+}
+
+#[test]
+fn each_adapter_set_stays_out_of_the_other() {
+    assert_clean("embedded", "rusqlite", |name| {
+        name.starts_with("aws-") || name.starts_with("lambda_") || name == "axum"
+    });
+    assert_clean("platform-aws", "aws-sdk-dynamodb", |name| {
+        name.starts_with("lambda_") || ["axum", "rusqlite", "embedded"].contains(&name)
+    });
+}

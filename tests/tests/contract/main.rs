@@ -6,8 +6,10 @@
 //! embedded set runs below; another set is a type implementing [`AdapterSet`] and one line:
 //!
 //! ```ignore
-//! mod aws { contract_suite!(crate::aws::AwsAdapters::from_env()); }
+//! mod aws_adapters { contract_suite!(crate::AwsAdapters { signing: Signing::Kms }); }
 //! ```
+//!
+//! The AWS set runs against a local emulator the tests start themselves.
 //!
 //! Each test asks its set for fresh ports (an empty store, its own queues and keys) and a
 //! settable clock, so tests are exact about time and independent of each other.
@@ -151,6 +153,37 @@ impl AdapterSet for EmbeddedAdapters {
     }
 }
 
+/// The AWS adapters over fresh resources (table, bucket, queues, keys) in the local emulator,
+/// which the test process starts itself ([`acceptance::emulator`]).
+#[derive(Debug)]
+pub struct AwsAdapters {
+    pub signing: platform_aws::provision::Signing,
+}
+
+/// The queues' maximum receives in the AWS set under test (the redrive policy).
+const AWS_MAX_RECEIVES: u32 = 3;
+
+#[async_trait]
+impl AdapterSet for AwsAdapters {
+    async fn ports(&self) -> anyhow::Result<TestPorts> {
+        let emulator = acceptance::emulator::shared()?;
+        let sdk = emulator.sdk_config().await;
+        let prefix = format!("c{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let config =
+            platform_aws::provision::provision(&sdk, &prefix, self.signing, AWS_MAX_RECEIVES)
+                .await?;
+        let clock = TestClock::default();
+        let aws = platform_aws::Aws::connect(config, &sdk, Arc::new(clock.clone()));
+        Ok(TestPorts {
+            ports: aws.ports(Arc::new(NoTransport)),
+            clock,
+            max_receives: AWS_MAX_RECEIVES,
+            real_time: true,
+            _resources: Box::new(aws),
+        })
+    }
+}
+
 /// Every contract test, as `#[tokio::test]`s over the adapter set `$adapters` (an
 /// expression evaluated once per test).
 macro_rules! contract_suite {
@@ -262,4 +295,22 @@ macro_rules! contract_suite {
 /// The embedded adapters: SQLite, key files, the local vault.
 mod embedded_adapters {
     contract_suite!(crate::EmbeddedAdapters);
+}
+
+/// The AWS adapters (DynamoDB, S3, SQS, KMS in `kms` signing mode) against the emulator.
+mod aws_adapters {
+    contract_suite!(crate::AwsAdapters { signing: platform_aws::provision::Signing::Kms });
+}
+
+/// The key store's `envelope` mode: seeds sealed under a KMS key, signing in the process.
+mod aws_envelope_keys {
+    contract_suite! { @tests crate::AwsAdapters { signing: platform_aws::provision::Signing::Envelope };
+        keys {
+            a_new_key_is_listed_and_its_signatures_verify_with_its_public_key,
+            rotation_retires_the_previous_key_and_keeps_it_listed_and_usable,
+            a_workspace_without_keys_lists_none_and_cannot_sign,
+            signing_with_an_unknown_key_id_is_an_error,
+            workspaces_have_their_own_keys,
+        }
+    }
 }

@@ -4,6 +4,7 @@
 mod bulk;
 mod credentials_api;
 mod events;
+mod inbound;
 mod public;
 mod status;
 mod templates;
@@ -17,6 +18,7 @@ use sha2::{Digest, Sha256};
 pub use bulk::{BulkReport, parse_bulk_csv, parse_bulk_json};
 pub use credentials_api::{EvidenceInput, IssueRequest, Issued, RecipientInput};
 pub use events::HandleOutcome;
+pub use inbound::ISSUE_REQUESTED;
 pub use public::{PublicCredential, Verification};
 pub use templates::{AlignmentInput, TemplateInput, TemplatePatch};
 pub use workspaces::{IssuerInput, NewWorkspace};
