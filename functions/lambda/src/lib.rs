@@ -118,6 +118,15 @@ fn parse_public_url(text: &str) -> anyhow::Result<url::Url> {
     Ok(url)
 }
 
+/// An error for the logs: an unexpected error's whole source chain (adapters name resources
+/// and ids in it, never message content), or an expected error's message.
+pub(crate) fn error_detail(error: &platform::Error) -> String {
+    match error {
+        platform::Error::Unexpected(source) => format!("{source:#}"),
+        other => other.to_string(),
+    }
+}
+
 /// Serves `router` (one of `platform_http`'s) to API Gateway HTTP API requests (payload
 /// format 2.0) until the Lambda runtime stops.
 pub async fn run_http(router: axum::Router) -> Result<(), Error> {

@@ -94,11 +94,7 @@ fn budget(context: &Context) -> Duration {
 /// An error for the Lambda runtime: it marks the invocation failed (the scheduler retries,
 /// the `Errors` alarm counts it), with the error chain logged here and a generic message.
 fn failed(what: &str, error: &platform::Error) -> lambda_runtime::Error {
-    let detail = match error {
-        platform::Error::Unexpected(source) => format!("{source:#}"),
-        other => other.to_string(),
-    };
-    tracing::error!(error = detail, "{what} failed");
+    tracing::error!(error = crate::error_detail(error), "{what} failed");
     format!("{what} failed").into()
 }
 

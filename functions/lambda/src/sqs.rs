@@ -57,17 +57,15 @@ where
                     && let Err(error) = app.release_message(queue, receipt, delay).await
                 {
                     // The retry still happens, after the visibility timeout instead.
-                    tracing::warn!(queue = queue_name, message = %id, error = %format!("{error:#}"), "could not set the retry delay");
+                    let error = crate::error_detail(&error);
+                    tracing::warn!(queue = queue_name, message = %id, error, "could not set the retry delay");
                 }
-                tracing::info!(queue = queue_name, message = %id, delay_ms = delay.as_millis() as u64, "message to be retried");
+                let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                tracing::info!(queue = queue_name, message = %id, delay_ms, "message to be retried");
                 response.add_failure(id);
             }
             Err(error) => {
-                // An adapter's error chain names resources and ids, never message content.
-                let error = match &error {
-                    platform::Error::Unexpected(source) => format!("{source:#}"),
-                    other => other.to_string(),
-                };
+                let error = crate::error_detail(&error);
                 tracing::error!(queue = queue_name, message = %id, error, "message handling failed");
                 response.add_failure(id);
             }

@@ -53,6 +53,9 @@ const ED25519_SPKI_PREFIX: [u8; 12] =
     [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 /// The tag naming the workspace on its KMS keys.
 const WORKSPACE_TAG: &str = "badges:workspace";
+/// The tag naming the deployment (its table) on its KMS keys, so that IAM policies can tell
+/// one stack's keys from another's in the same account and region.
+const DEPLOYMENT_TAG: &str = "badges:deployment";
 /// The `purpose` of the envelope seeds' encryption context.
 const SEED_PURPOSE: &str = "badges-signing-key";
 /// The largest key number the six-digit sort key holds.
@@ -219,6 +222,11 @@ impl KmsKeyStore {
             .tag_value(workspace.0.hyphenated().to_string())
             .build()
             .context("building a KMS tag")?;
+        let deployment = Tag::builder()
+            .tag_key(DEPLOYMENT_TAG)
+            .tag_value(self.table.clone())
+            .build()
+            .context("building a KMS tag")?;
         let created = self
             .kms
             .create_key()
@@ -226,6 +234,7 @@ impl KmsKeyStore {
             .key_usage(KeyUsageType::SignVerify)
             .description(format!("Open Badges signing key {key_id} of workspace {workspace}"))
             .tags(tag)
+            .tags(deployment)
             .send()
             .await
             .map_err(aws_error)

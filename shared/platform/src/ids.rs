@@ -229,25 +229,31 @@ pub fn is_internal_address(ip: IpAddr) -> bool {
     }
 }
 
+/// Prefixes of the platform's own idempotency keys.
+const RESERVED_KEY_PREFIXES: [&str; 2] = ["bulk:", "inbound:"];
+
 /// An `Idempotency-Key`: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    /// Parses a key a client sent. Keys starting with `bulk:` are the platform's own (one
-    /// per bulk row) and refused, so a client can never collide with them.
+    /// Parses a key a client sent. Keys starting with `bulk:` or `inbound:` are the
+    /// platform's own (one per bulk row, one per inbound event) and refused, so a client can
+    /// never collide with them.
     pub fn parse(text: &str) -> Result<Self> {
-        if text.starts_with("bulk:") {
-            return Err(Error::invalid(
-                "Idempotency-Key",
-                "must not start with `bulk:` (reserved)",
-            ));
+        for reserved in RESERVED_KEY_PREFIXES {
+            if text.starts_with(reserved) {
+                return Err(Error::invalid(
+                    "Idempotency-Key",
+                    format!("must not start with `{reserved}` (reserved)"),
+                ));
+            }
         }
         Self::internal(text)
     }
 
-    /// A key of the platform's own (`bulk:JOB:ROW`).
+    /// A key of the platform's own (`bulk:JOB:ROW`, `inbound:KEY`).
     pub(crate) fn internal(text: &str) -> Result<Self> {
         if (1..=255).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(text.to_owned()))
@@ -362,5 +368,6 @@ mod tests {
         assert!(IdempotencyKey::parse("with space").is_err());
         assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
         assert!(IdempotencyKey::parse("bulk:x:1").is_err(), "reserved for bulk rows");
+        assert!(IdempotencyKey::parse("inbound:x").is_err(), "reserved for inbound events");
     }
 }
