@@ -34,4 +34,8 @@ if [ -x "$B" ]; then
 else
     echo "warning: no badges binary at $B (build it with cargo build -p badges); no baked seeds" >&2
 fi
+# The differential target starts from the same documents.
+differential="$here/corpus/canonicalize_differential"
+mkdir -p "$differential"
+cp "$canon"/* "$differential"/
 echo "corpus/verify: $(ls "$verify" | wc -l) files, corpus/canonicalize: $(ls "$canon" | wc -l) files"

@@ -13,6 +13,26 @@
 //! Neither sentinel changes the expansion of a defined term, so for every document accepted
 //! the quads are exactly those of plain JSON-LD 1.1 `toRdf`. Contexts come only from the
 //! bundle in [`crate::contexts`]; nothing is fetched.
+//!
+//! There are two paths to the same N-Quads:
+//!
+//! - the **fast path** ([`canonicalize_fast`]): the bundled contexts are compiled once into
+//!   shared active contexts (`compiled`), each document is expanded and converted to quads in
+//!   one walk against them (`expand`), and a dedicated RDFC-1.0 implementation canonicalizes
+//!   and serializes the quads (`rdfc`). It covers what credentials, proofs, DID documents and
+//!   status lists use, and declines anything else: an inline or unknown context, an undefined
+//!   term, a relative IRI, a blank node identifier, a keyword other than `@id` and `@type`,
+//!   a language, `@json`, ... A declined document is never an error by itself;
+//! - the **general path** ([`canonicalize_general`]): `oxjsonld` with the bundled contexts,
+//!   then `oxrdf`'s RDFC-1.0. Every declined document goes there, so it decides every error
+//!   and every unusual document, and the fast path only ever returns what it would return
+//!   (differential tests and a fuzz target compare the two).
+//!
+//! [`canonicalize`], [`canonical_hash`] and [`to_rdf`] try the fast path first.
+
+mod compiled;
+mod expand;
+mod rdfc;
 
 use oxjsonld::{JsonLdParser, JsonLdRemoteDocument};
 use oxrdf::dataset::{CanonicalizationAlgorithm, CanonicalizationHashAlgorithm};
@@ -31,7 +51,41 @@ const RELATIVE_BASE: &str = "https://relative-iri.invalid/";
 ///
 /// Fails on malformed JSON-LD, an unknown context, an undefined term or a relative IRI.
 pub fn canonicalize(document: &Value) -> Result<String> {
-    let quads = to_rdf(document)?;
+    match canonicalize_fast(document) {
+        Some(nquads) => Ok(nquads),
+        None => canonicalize_general(document),
+    }
+}
+
+/// The canonical N-Quads of the document `object` without its top-level entry `excluded`
+/// (the proof of a signed document), without copying the document when the fast path takes
+/// it. The same as [`canonicalize`] on a copy without that entry.
+pub fn canonicalize_without(object: &Map<String, Value>, excluded: &str) -> Result<String> {
+    if let Some(nquads) = expand::object_to_quads(object, Some(excluded))
+        .ok()
+        .and_then(|quads| rdfc::canonical_nquads(quads.quads, quads.blanks))
+    {
+        return Ok(nquads);
+    }
+    let mut copy = object.clone();
+    copy.shift_remove(excluded);
+    canonicalize_general(&Value::Object(copy))
+}
+
+/// The fast path alone: the canonical N-Quads of `document`, or `None` when the fast path
+/// declines it (which says nothing about whether the document is valid). When it returns
+/// N-Quads, they are those [`canonicalize_general`] returns. Use [`canonicalize`]; this is
+/// public for differential testing.
+pub fn canonicalize_fast(document: &Value) -> Option<String> {
+    let quads = expand::to_quads(document).ok()?;
+    rdfc::canonical_nquads(quads.quads, quads.blanks)
+}
+
+/// The general path alone (`oxjsonld`, then `oxrdf`'s RDFC-1.0), which decides every
+/// document the fast path declines. Use [`canonicalize`]; this is public for differential
+/// testing.
+pub fn canonicalize_general(document: &Value) -> Result<String> {
+    let quads = to_rdf_general(document)?;
     Ok(canonical_nquads(quads))
 }
 
@@ -42,6 +96,13 @@ pub fn canonical_hash(document: &Value) -> Result<[u8; 32]> {
 
 /// Expands `document` to an RDF dataset with the bundled contexts, refusing anything lossy.
 pub fn to_rdf(document: &Value) -> Result<Dataset> {
+    match expand::to_quads(document) {
+        Ok(quads) => Ok(quads.into_dataset()),
+        Err(expand::Declined) => to_rdf_general(document),
+    }
+}
+
+fn to_rdf_general(document: &Value) -> Result<Dataset> {
     let Value::Object(object) = document else {
         return Err(Error::Json("a JSON-LD document must be an object".into()));
     };
@@ -270,6 +331,33 @@ mod tests {
         let mut doc = credential();
         doc.as_object_mut().unwrap().remove("@context");
         assert!(matches!(canonicalize(&doc), Err(Error::InvalidField { .. })));
+    }
+
+    #[test]
+    fn leaving_out_an_entry_is_the_same_as_removing_it() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/rich/signed.json");
+        let signed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut unsigned = signed.as_object().unwrap().clone();
+        unsigned.shift_remove("proof");
+        let expected = canonicalize_general(&Value::Object(unsigned)).unwrap();
+        assert_eq!(canonicalize_without(signed.as_object().unwrap(), "proof").unwrap(), expected);
+        // Declined by the fast path (an inline context), the general path answers the same.
+        let mut inline = signed.as_object().unwrap().clone();
+        inline.insert("narrative".into(), json!({"@value": "x"}));
+        assert!(canonicalize_fast(&Value::Object(inline.clone())).is_none());
+        let mut removed = inline.clone();
+        removed.shift_remove("proof");
+        assert_eq!(
+            canonicalize_without(&inline, "proof"),
+            canonicalize_general(&Value::Object(removed))
+        );
+    }
+
+    #[test]
+    fn to_rdf_gives_the_same_dataset_on_both_paths() {
+        let fast = to_rdf(&credential()).unwrap();
+        let general = to_rdf_general(&credential()).unwrap();
+        assert_eq!(canonical_nquads(fast), canonical_nquads(general));
     }
 
     #[test]

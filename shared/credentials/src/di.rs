@@ -5,8 +5,12 @@
 //! RDFC-1.0 and hashed with SHA-256; Ed25519 signs `hash(proof config) ‖ hash(document)`;
 //! `proofValue` is `z` + base58btc(signature). The proof is emitted inside an array, as the
 //! 1EdTech JSON Schema requires.
+//!
+//! [`sign_batch`] and [`prepare_batch`] do the same per credential for many at once, spread
+//! over the cores (rayon's global pool).
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -73,6 +77,26 @@ pub fn sign(unsigned: &Value, key: &KeyPair, options: &ProofOptions) -> Result<V
     let prepared = prepare(unsigned, options)?;
     let signature = key.sign(prepared.hash_data());
     prepared.finish(&signature)
+}
+
+/// [`sign`] for every credential of `unsigned`, with the same key and options, spread over
+/// the cores. The result at each position is that credential's, signed or refused; the work
+/// per credential is exactly [`sign`]'s.
+///
+/// This blocks until the whole batch is signed: from an async runtime, call it inside
+/// `spawn_blocking`.
+pub fn sign_batch(unsigned: &[Value], key: &KeyPair, options: &ProofOptions) -> Vec<Result<Value>> {
+    unsigned.par_iter().map(|credential| sign(credential, key, options)).collect()
+}
+
+/// [`prepare`] for every credential of `unsigned`, spread over the cores: canonicalization
+/// and hashing in parallel, for a key held elsewhere (a KMS) to sign each
+/// [`Prepared::hash_data`] afterwards. The result at each position is that credential's.
+///
+/// This blocks until the whole batch is prepared: from an async runtime, call it inside
+/// `spawn_blocking`.
+pub fn prepare_batch(unsigned: &[Value], options: &ProofOptions) -> Vec<Result<Prepared>> {
+    unsigned.par_iter().map(|credential| prepare(credential, options)).collect()
 }
 
 /// A document ready to be signed by a key held elsewhere (a KMS, an HSM): the 64 bytes to
@@ -154,13 +178,11 @@ pub fn verify(
     if proofs.is_empty() {
         return Err(Error::Proof("the credential has no proof".into()));
     }
-    let mut document = object.clone();
-    document.shift_remove("proof");
-    let document = Value::Object(document);
     let context =
-        document.get("@context").cloned().ok_or_else(|| Error::field("@context", "is required"))?;
-    // The document is canonicalized once, whatever the number of proofs.
-    let document_hash: [u8; 32] = Sha256::digest(canon::canonicalize(&document)?.as_bytes()).into();
+        object.get("@context").cloned().ok_or_else(|| Error::field("@context", "is required"))?;
+    // The document (without its proofs) is canonicalized once, whatever the number of proofs.
+    let document_hash: [u8; 32] =
+        Sha256::digest(canon::canonicalize_without(object, "proof")?.as_bytes()).into();
 
     let mut verified = Vec::with_capacity(proofs.len());
     for proof in proofs {
@@ -309,6 +331,28 @@ mod tests {
         let signed = json("typical/signed.json");
         let other = KeyPair::from_seed(&[9; 32]).public_key();
         assert!(matches!(verify(&signed, |_| Ok(other)), Err(Error::Proof(_))));
+    }
+
+    #[test]
+    fn a_batch_signs_each_credential_as_sign_does() {
+        let mut batch: Vec<Value> = ["minimal", "typical", "rich"]
+            .iter()
+            .map(|kind| json(&format!("{kind}/unsigned.json")))
+            .collect();
+        batch.push(json("typical/signed.json")); // already signed: refused, alone
+        let signed = sign_batch(&batch, &key(), &options());
+        assert_eq!(signed.len(), 4);
+        for (index, kind) in ["minimal", "typical", "rich"].iter().enumerate() {
+            assert_eq!(signed[index].as_ref().unwrap(), &json(&format!("{kind}/signed.json")));
+        }
+        assert!(signed[3].is_err());
+        let prepared = prepare_batch(&batch, &options());
+        for (index, kind) in ["minimal", "typical", "rich"].iter().enumerate() {
+            let expected = json(&format!("{kind}/hashes.json"));
+            let hash = prepared[index].as_ref().unwrap().hash_data();
+            assert_eq!(hex::encode(hash), expected["hash_data_hex"].as_str().unwrap());
+        }
+        assert!(prepared[3].is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! 64-byte seed ‖ public key form some libraries write (`zrv…`) is read too, after checking
 //! that its public half belongs to its seed.
 
+use std::sync::{OnceLock, RwLock};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
@@ -176,13 +178,32 @@ impl std::fmt::Debug for PublicKey {
 
 impl PublicKey {
     /// From the raw 32 bytes; fails on a point that is not on the curve.
+    ///
+    /// Decompressing the point costs a field exponentiation (several microseconds, a good
+    /// share of a verification), and a verifier sees the same few issuer keys again and
+    /// again: the last keys decoded are remembered.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let bytes: &[u8; 32] = bytes.try_into().map_err(|_| {
             Error::Key(format!("an Ed25519 public key is 32 bytes, not {}", bytes.len()))
         })?;
-        VerifyingKey::from_bytes(bytes)
+        static RECENT: OnceLock<RwLock<Vec<PublicKey>>> = OnceLock::new();
+        const REMEMBERED: usize = 64;
+        let recent = RECENT.get_or_init(RwLock::default);
+        if let Ok(keys) = recent.read()
+            && let Some(key) = keys.iter().find(|key| key.0.as_bytes() == bytes)
+        {
+            return Ok(*key);
+        }
+        let key = VerifyingKey::from_bytes(bytes)
             .map(Self)
-            .map_err(|_| Error::Key("not a valid Ed25519 public key".into()))
+            .map_err(|_| Error::Key("not a valid Ed25519 public key".into()))?;
+        if let Ok(mut keys) = recent.write() {
+            if keys.len() >= REMEMBERED {
+                keys.remove(0);
+            }
+            keys.push(key);
+        }
+        Ok(key)
     }
 
     /// The raw 32 bytes.

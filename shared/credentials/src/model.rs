@@ -764,9 +764,12 @@ fn date_time(value: &Value, field: &str) -> Result<DateTime<Utc>> {
 /// libraries escape them differently, which breaks signatures across implementations.
 fn check_text(value: &Value, path: &mut String) -> Result<()> {
     let bad = |text: &str| {
-        text.chars().any(|c| {
-            (c.is_control() && c != '\n' && c != '\r') || c == '\u{FFFE}' || c == '\u{FFFF}'
-        })
+        // Printable ASCII (the usual case) needs no look at characters.
+        let plain = text.bytes().all(|b| (0x20..0x7F).contains(&b) || b == b'\n' || b == b'\r');
+        !plain
+            && text.chars().any(|c| {
+                (c.is_control() && c != '\n' && c != '\r') || c == '\u{FFFE}' || c == '\u{FFFF}'
+            })
     };
     match value {
         Value::String(text) if bad(text) => Err(Error::field(

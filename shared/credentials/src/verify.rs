@@ -303,18 +303,29 @@ pub fn verify_jwt(token: &str, resolver: &dyn Resolver, options: &Options) -> Re
 fn describe(report: &mut Report, credential: &Value) {
     report.credential_id = credential.get("id").and_then(Value::as_str).map(str::to_owned);
     report.issuer = issuer_id(credential).map(str::to_owned);
-    report.credential = Some(credential.clone());
 }
 
 fn verify_data_integrity(
-    mut report: Report,
+    report: Report,
     credential: Value,
     resolver: &dyn Resolver,
     options: &Options,
 ) -> Report {
+    // The report keeps the credential; it is moved in once the checks are done with it.
+    let mut report = check_data_integrity(report, &credential, resolver, options);
+    report.credential = Some(credential);
+    report
+}
+
+fn check_data_integrity(
+    mut report: Report,
+    credential: &Value,
+    resolver: &dyn Resolver,
+    options: &Options,
+) -> Report {
     report.format = Some(Format::DataIntegrity);
-    describe(&mut report, &credential);
-    if let Err(e) = model::check_credential_json(&credential) {
+    describe(&mut report, credential);
+    if let Err(e) = model::check_credential_json(credential) {
         return report.fail("structure", e.to_string());
     }
     report.pass("structure", None);
@@ -323,7 +334,7 @@ fn verify_data_integrity(
     };
     let mut key_error = None;
     let mut method = None;
-    let proof = di::verify(&credential, |vm| {
+    let proof = di::verify(credential, |vm| {
         method = Some(vm.to_owned());
         issuer_key(&issuer, vm, resolver).inspect_err(|e| key_error = Some(e.to_string()))
     });
@@ -341,7 +352,7 @@ fn verify_data_integrity(
         Ok(proofs) => {
             report.pass("issuer-key", report.verification_method.clone());
             report.pass("proof", Some(format!("{} {} proof(s)", proofs.len(), di::CRYPTOSUITE)));
-            finish(report, &credential, resolver, options)
+            finish(report, credential, resolver, options)
         }
     }
 }
@@ -359,6 +370,7 @@ fn verify_jwt_report(
     };
     report.pass("parse", None);
     describe(&mut report, &decoded.credential);
+    report.credential = Some(decoded.credential.clone());
     if let Err(e) = model::check_credential_json(&decoded.credential) {
         return report.fail("structure", e.to_string());
     }
