@@ -36,7 +36,9 @@ mod rdfc;
 
 use oxjsonld::{JsonLdParser, JsonLdRemoteDocument};
 use oxrdf::dataset::{CanonicalizationAlgorithm, CanonicalizationHashAlgorithm};
-use oxrdf::{Dataset, GraphNameRef, NamedOrBlankNodeRef, QuadRef, TermRef};
+use oxrdf::{
+    BlankNode, Dataset, GraphNameRef, Literal, NamedNode, NamedOrBlankNodeRef, QuadRef, TermRef,
+};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -118,7 +120,58 @@ fn to_rdf_general(document: &Value) -> Result<Dataset> {
         check_quad(quad.as_ref())?;
         dataset.insert(&quad);
     }
+    check_nothing_dropped(&bytes)?;
     Ok(dataset)
+}
+
+/// The strict parser leaves out, without an error, every statement with a term RDF does not
+/// allow: an IRI with a space or a `{`, a malformed blank node identifier, a bad language tag,
+/// a key that expands to such an IRI. A signature would not cover those fields. The lenient
+/// parser keeps them (unchecked), so parsing again leniently and checking every term finds
+/// them. Only the general path pays for this; the fast path declines such documents itself.
+fn check_nothing_dropped(bytes: &[u8]) -> Result<()> {
+    let parser = JsonLdParser::new()
+        .lenient()
+        .with_base_iri(RELATIVE_BASE)
+        .map_err(|e| Error::JsonLd(e.to_string()))?;
+    // The strict parse decided the syntax; a lenient error adds nothing to it.
+    for quad in parser.for_slice(bytes).with_load_document_callback(load_bundled).flatten() {
+        check_quad(quad.as_ref())?;
+        check_terms(quad.as_ref())?;
+    }
+    Ok(())
+}
+
+fn check_terms(quad: QuadRef<'_>) -> Result<()> {
+    let named = |iri: &str| {
+        NamedNode::new(iri).map(|_| ()).map_err(|_| Error::InvalidRdfTerm(iri.to_owned()))
+    };
+    let blank = |id: &str| {
+        BlankNode::new(id).map(|_| ()).map_err(|_| Error::InvalidRdfTerm(format!("_:{id}")))
+    };
+    match quad.subject {
+        NamedOrBlankNodeRef::NamedNode(node) => named(node.as_str())?,
+        NamedOrBlankNodeRef::BlankNode(node) => blank(node.as_str())?,
+    }
+    named(quad.predicate.as_str())?;
+    match quad.object {
+        TermRef::NamedNode(node) => named(node.as_str())?,
+        TermRef::BlankNode(node) => blank(node.as_str())?,
+        TermRef::Literal(literal) => {
+            named(literal.datatype().as_str())?;
+            if let Some(language) = literal.language() {
+                Literal::new_language_tagged_literal(literal.value(), language)
+                    .map_err(|_| Error::InvalidRdfTerm(language.to_owned()))?;
+            }
+        }
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+    match quad.graph_name {
+        GraphNameRef::NamedNode(node) => named(node.as_str()),
+        GraphNameRef::BlankNode(node) => blank(node.as_str()),
+        GraphNameRef::DefaultGraph => Ok(()),
+    }
 }
 
 /// Canonicalizes the blank nodes of `dataset` with RDFC-1.0 (SHA-256) and serializes it.
@@ -159,40 +212,14 @@ fn with_sentinel_vocab(object: &Map<String, Value>) -> Result<Value> {
     Ok(Value::Object(ordered))
 }
 
-/// JSON-LD keywords; any other key of keyword form (`@foo`) would be ignored silently.
-const KEYWORDS: &[&str] = &[
-    "@base",
-    "@container",
-    "@context",
-    "@direction",
-    "@graph",
-    "@id",
-    "@import",
-    "@included",
-    "@index",
-    "@json",
-    "@language",
-    "@list",
-    "@nest",
-    "@none",
-    "@prefix",
-    "@propagate",
-    "@protected",
-    "@reverse",
-    "@set",
-    "@type",
-    "@value",
-    "@version",
-    "@vocab",
-];
-
 /// Walks the JSON: every `@context` string must be bundled, and no key may be an unknown
 /// keyword. Both would otherwise fail late or be dropped silently.
 fn check_keys_and_contexts(value: &Value) -> Result<()> {
     match value {
         Value::Object(object) => {
             for (key, child) in object {
-                if key.starts_with('@') && !KEYWORDS.contains(&key.as_str()) {
+                // A key of keyword form that is no keyword (`@foo`) would be ignored silently.
+                if key.starts_with('@') && !compiled::KEYWORDS.contains(&key.as_str()) {
                     return Err(Error::UndefinedTerm(key.clone()));
                 }
                 if key == "@context" {
@@ -314,6 +341,51 @@ mod tests {
         let mut doc = credential();
         doc["credentialSubject"]["achievement"]["id"] = json!("achievements/1");
         assert_eq!(canonicalize(&doc).unwrap_err(), Error::RelativeIri("achievements/1".into()));
+    }
+
+    /// Each of these was once left out of the RDF data by the general path without an error,
+    /// so the field could be changed without breaking a signature.
+    #[test]
+    fn a_term_rdf_does_not_allow_is_an_error_on_both_paths() {
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "an image IRI with braces",
+                Box::new(|doc| {
+                    doc["credentialSubject"]["achievement"]["image"] =
+                        json!({"id": "https://example.com/{x}.png", "type": "Image"});
+                }),
+            ),
+            (
+                "an evidence id with a bar",
+                Box::new(|doc| {
+                    doc["evidence"] = json!([{"id": "https://example.com/a|b",
+                        "type": ["Evidence"], "name": "E"}]);
+                }),
+            ),
+            (
+                "an empty blank node identifier",
+                Box::new(|doc| {
+                    doc["evidence"] = json!([{"id": "_:", "type": ["Evidence"], "name": "E"}]);
+                }),
+            ),
+            (
+                "a key with a space",
+                Box::new(|doc| {
+                    doc["credentialSubject"]["achievement"]["favourite colour"] = json!("blue");
+                }),
+            ),
+        ];
+        for (case, edit) in cases {
+            let mut doc = credential();
+            edit(&mut doc);
+            assert!(canonicalize_fast(&doc).is_none(), "{case}: the fast path must decline");
+            let error = canonicalize(&doc).expect_err(case);
+            assert!(
+                matches!(error, Error::InvalidRdfTerm(_) | Error::UndefinedTerm(_)),
+                "{case}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub enum Error {
     /// A relative IRI, which would be silently dropped from the signed data.
     #[error("relative IRI `{0}` cannot be converted to RDF")]
     RelativeIri(String),
+    /// An IRI, blank node identifier or language tag that RDF does not allow: a JSON-LD
+    /// processor would leave its statement out of the signed data without a word.
+    #[error("`{0}` is not a valid IRI, blank node identifier or language tag in RDF")]
+    InvalidRdfTerm(String),
     /// Any other JSON-LD processing error.
     #[error("JSON-LD: {0}")]
     JsonLd(String),

@@ -729,6 +729,11 @@ fn uri(value: Option<&Value>, field: &str) -> Result<()> {
     if text.chars().any(char::is_whitespace) || parsed.scheme().is_empty() {
         return Err(Error::field(field, format!("`{text}` is not an absolute URI")));
     }
+    // The URL parser accepts characters an RDF IRI may not hold (`{`, `|`, `^`, ...); such an
+    // IRI would be left out of the signed data, so it is refused here, where the field is known.
+    if oxrdf::NamedNode::new(text).is_err() {
+        return Err(Error::field(field, format!("`{text}` is not a valid IRI")));
+    }
     Ok(())
 }
 
@@ -902,5 +907,10 @@ mod tests {
         multiline.credential.credential_subject.achievement.criteria.narrative =
             Some("1.\r\n2.".into());
         multiline.build().unwrap();
+        // URLs the URL parser takes but RDF does not: they would be left out of the signature.
+        let braces = builder().image(Image::new("https://example.com/{badge}.png", None)).build();
+        assert_eq!(field_of(braces), "image.id");
+        let bar = builder().evidence(Evidence::at("https://example.com/a|b")).build();
+        assert_eq!(field_of(bar), "evidence.id");
     }
 }

@@ -329,14 +329,16 @@ fn what_the_general_path_refuses_the_fast_path_declines() {
     }
 }
 
-/// Replays fuzz inputs (`FAST_PATH_CORPUS=fuzz/corpus/canonicalize_differential`, or an
-/// artifact directory) the way the `canonicalize_differential` target reads them, and says
-/// how many the fast path took.
+/// Replays fuzz inputs the way the `canonicalize_differential` target reads them, and says
+/// how many the fast path took: by default every file under `tests/vectors` (the JSON
+/// documents as they are, the N-Quads and the rest as generator bytes); with
+/// `FAST_PATH_CORPUS=fuzz/corpus/canonicalize_differential` (or an artifact directory), a
+/// fuzz corpus.
 #[test]
-#[ignore = "replays a fuzz corpus named by FAST_PATH_CORPUS"]
 fn replay_a_fuzz_corpus() {
     use support::generator::Bytes;
-    let directory = std::env::var("FAST_PATH_CORPUS").expect("FAST_PATH_CORPUS");
+    let directory = std::env::var("FAST_PATH_CORPUS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors").to_owned());
     let vectors: Vec<Value> = [
         "minimal/unsigned.json",
         "typical/unsigned.json",
@@ -350,8 +352,16 @@ fn replay_a_fuzz_corpus() {
     .map(|path| vector(path))
     .collect();
     let mut counts = [0usize; 3];
-    for entry in std::fs::read_dir(&directory).unwrap() {
-        let path = entry.unwrap().path();
+    let mut files = Vec::new();
+    let mut directories = vec![std::path::PathBuf::from(&directory)];
+    while let Some(directory) = directories.pop() {
+        for entry in std::fs::read_dir(&directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { directories.push(path) } else { files.push(path) }
+        }
+    }
+    assert!(!files.is_empty(), "no input under {directory}");
+    for path in files {
         let data = std::fs::read(&path).unwrap();
         let document = if let Ok(document) = serde_json::from_slice::<Value>(&data) {
             document

@@ -493,15 +493,12 @@ fn bundled_context(url: &str) -> Res<&'static Value> {
         .ok_or(Fail::Error)
 }
 
-/// Keywords of JSON-LD 1.1 (what `is_keyword` accepts in the general path).
-const KEYWORDS: &[&str] = &[
+/// The keywords of JSON-LD 1.1 documents and contexts.
+pub(super) const KEYWORDS: &[&str] = &[
     "@base",
     "@container",
     "@context",
-    "@default",
     "@direction",
-    "@embed",
-    "@explicit",
     "@graph",
     "@id",
     "@import",
@@ -512,12 +509,9 @@ const KEYWORDS: &[&str] = &[
     "@list",
     "@nest",
     "@none",
-    "@omitDefault",
     "@prefix",
-    "@preserve",
     "@propagate",
     "@protected",
-    "@requireAll",
     "@reverse",
     "@set",
     "@type",
@@ -525,6 +519,10 @@ const KEYWORDS: &[&str] = &[
     "@version",
     "@vocab",
 ];
+
+/// The keywords of JSON-LD 1.1 Framing, which the general path's `is_keyword` accepts too.
+const FRAMING_KEYWORDS: &[&str] =
+    &["@default", "@embed", "@explicit", "@omitDefault", "@preserve", "@requireAll"];
 
 /// `@` followed by one or more ASCII letters.
 pub(super) fn has_keyword_form(value: &str) -> bool {
@@ -534,7 +532,7 @@ pub(super) fn has_keyword_form(value: &str) -> bool {
 }
 
 pub(super) fn is_keyword(value: &str) -> bool {
-    KEYWORDS.contains(&value)
+    KEYWORDS.contains(&value) || FRAMING_KEYWORDS.contains(&value)
 }
 
 /// Allowed container mappings, sorted, as the general path lists them.
