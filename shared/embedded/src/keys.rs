@@ -222,6 +222,20 @@ impl KeyStore for KeyFileStore {
         Ok(key.pair.sign(message))
     }
 
+    async fn sign_many(
+        &self,
+        workspace: WorkspaceId,
+        key_id: &str,
+        messages: &[&[u8]],
+    ) -> PortResult<Vec<[u8; 64]>> {
+        let keys = self.keys(workspace).await?;
+        let key = keys
+            .iter()
+            .find(|k| k.key_id == key_id)
+            .ok_or_else(|| anyhow!("workspace {workspace} has no signing key `{key_id}`"))?;
+        Ok(messages.iter().map(|message| key.pair.sign(message)).collect())
+    }
+
     async fn public_keys(&self, workspace: WorkspaceId) -> PortResult<Vec<SigningKeyInfo>> {
         Ok(self.keys(workspace).await?.iter().map(LoadedKey::info).collect())
     }

@@ -51,9 +51,10 @@ pub trait WorkspaceStore: Send + Sync {
     async fn workspace_by_slug(&self, slug: &WorkspaceSlug) -> PortResult<Option<Workspace>>;
     /// The workspaces of an organization, oldest first.
     async fn workspaces(&self, organization: OrganizationId) -> PortResult<Vec<Workspace>>;
-    /// Allocates the next status-list index of the workspace (0, 1, 2, … each returned at
-    /// most once, also under concurrency; gaps are allowed).
-    async fn allocate_status_index(&self, workspace: WorkspaceId) -> PortResult<u64>;
+    /// Allocates the next `count` (at least 1) status-list indexes of the workspace and
+    /// returns the first: `first..first + count` are this caller's (0, 1, 2, … each
+    /// allocated at most once, also under concurrency; gaps are allowed).
+    async fn allocate_status_indexes(&self, workspace: WorkspaceId, count: u32) -> PortResult<u64>;
 }
 
 /// Templates.
@@ -161,6 +162,32 @@ pub enum RowRecorded {
     Already,
 }
 
+/// One row of a chunk to record with [`BulkStore::record_bulk_chunk`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkRow {
+    pub row: u32,
+    pub outcome: ChunkOutcome,
+}
+
+/// What became of a row of a chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkOutcome {
+    /// A new credential, with the idempotency record of its row and its events.
+    Issued { record: Box<CredentialRecord>, idempotency: IdempotencyRecord, events: Vec<Event> },
+    /// The reason the row was not issued.
+    Failed(String),
+}
+
+impl ChunkOutcome {
+    /// The outcome recorded for the row.
+    pub fn row_outcome(&self) -> RowOutcome {
+        match self {
+            Self::Issued { record, .. } => RowOutcome::Issued(record.id),
+            Self::Failed(reason) => RowOutcome::Failed(reason.clone()),
+        }
+    }
+}
+
 /// Bulk issuance jobs and their rows.
 #[async_trait]
 pub trait BulkStore: Send + Sync {
@@ -168,7 +195,7 @@ pub trait BulkStore: Send + Sync {
     async fn create_bulk_job(&self, job: &BulkJob, rows: &[BulkRow]) -> PortResult<()>;
     /// The job `id` of `workspace`.
     async fn bulk_job(&self, workspace: WorkspaceId, id: BulkJobId) -> PortResult<Option<BulkJob>>;
-    /// Rows `from..to` (row numbers) of a job, in order.
+    /// The rows `from..to` (row numbers) of a job whose outcome is not recorded yet, in order.
     async fn bulk_rows(&self, job: BulkJobId, from: u32, to: u32) -> PortResult<Vec<BulkRow>>;
     /// Records a row's outcome once: the first call bumps the job's `issued` or `failed`
     /// count and, if that completes the job, marks it completed, atomically. Later calls for
@@ -180,6 +207,23 @@ pub trait BulkStore: Send + Sync {
         outcome: &RowOutcome,
         now: DateTime<Utc>,
     ) -> PortResult<RowRecorded>;
+    /// Records the outcomes of many rows of a job, each as [`record_bulk_row`] does, with the
+    /// credential of each issued row written as [`CredentialStore::insert_credential`] writes
+    /// it (with its idempotency record and events) before its outcome. A row recorded before
+    /// is left as it is, and its credential is not written. A row whose idempotency key
+    /// already names a credential is recorded as issued with that credential, and the new one
+    /// is not written. Returns `true` when this call completed the job.
+    ///
+    /// Each row's credential and outcome are written together or not at all; an adapter may
+    /// write the whole chunk in one transaction (the embedded store does).
+    ///
+    /// [`record_bulk_row`]: Self::record_bulk_row
+    async fn record_bulk_chunk(
+        &self,
+        job: BulkJobId,
+        rows: &[ChunkRow],
+        now: DateTime<Utc>,
+    ) -> PortResult<bool>;
     /// The failed rows of a job: `(row, reason)`, in row order.
     async fn bulk_errors(&self, job: BulkJobId) -> PortResult<Vec<(u32, String)>>;
 }
@@ -284,6 +328,20 @@ pub trait KeyStore: Send + Sync {
         key_id: &str,
         message: &[u8],
     ) -> PortResult<[u8; 64]>;
+    /// Signatures of every message of `messages` with the same key, in order. The default
+    /// signs one after the other; an adapter that holds the key may do better.
+    async fn sign_many(
+        &self,
+        workspace: WorkspaceId,
+        key_id: &str,
+        messages: &[&[u8]],
+    ) -> PortResult<Vec<[u8; 64]>> {
+        let mut signatures = Vec::with_capacity(messages.len());
+        for message in messages {
+            signatures.push(self.sign(workspace, key_id, message).await?);
+        }
+        Ok(signatures)
+    }
     /// Every key of the workspace, current and retired, oldest first.
     async fn public_keys(&self, workspace: WorkspaceId) -> PortResult<Vec<SigningKeyInfo>>;
 }

@@ -237,6 +237,10 @@ macro_rules! contract_suite {
                 the_last_row_completes_the_job_exactly_once,
                 concurrent_records_of_every_row_complete_the_job_exactly_once,
                 failed_rows_are_listed_in_row_order_with_their_reasons,
+                a_chunk_writes_its_credentials_and_outcomes_and_the_last_completes_the_job,
+                a_chunk_recorded_again_writes_nothing_and_does_not_complete_again,
+                a_chunk_row_whose_key_was_used_is_recorded_with_the_first_credential,
+                a_chunk_row_recorded_before_keeps_its_outcome_and_writes_no_credential,
             }
             outbox {
                 appended_events_are_pending_oldest_first_until_dispatched,

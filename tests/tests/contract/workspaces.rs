@@ -66,12 +66,14 @@ pub async fn status_indexes_increase_and_are_never_returned_twice(
     let store = &t.ports.workspaces;
     let ws = workspace(OrganizationId::generate(), "acme", t.clock.now());
     store.insert_workspace(&ws).await?;
-    let mut previous = None;
-    for _ in 0..20 {
-        let index = store.allocate_status_index(ws.id).await?;
-        assert!(previous.is_none_or(|p| index > p), "{index} after {previous:?}");
-        previous = Some(index);
+    // Ranges of 1 to 4: each starts at or after the end of the one before.
+    let mut end = 0;
+    for count in (1..=4).cycle().take(20) {
+        let first = store.allocate_status_indexes(ws.id, count).await?;
+        assert!(first >= end, "{first} allocated before the end of the last range, {end}");
+        end = first + u64::from(count);
     }
+    assert!(end >= 50, "20 ranges of 1 to 4 end at {end}");
     Ok(())
 }
 
@@ -86,8 +88,10 @@ pub async fn status_indexes_are_distinct_under_concurrency(
             let store = t.ports.workspaces.clone();
             tokio::spawn(async move {
                 let mut indexes = Vec::new();
-                for _ in 0..50 {
-                    indexes.push(store.allocate_status_index(ws.id).await?);
+                // 25 single indexes and 25 pairs, interleaved.
+                for count in (1..=2).cycle().take(50) {
+                    let first = store.allocate_status_indexes(ws.id, count).await?;
+                    indexes.extend(first..first + u64::from(count));
                 }
                 anyhow::Ok(indexes)
             })
@@ -99,7 +103,7 @@ pub async fn status_indexes_are_distinct_under_concurrency(
             assert!(seen.insert(index), "index {index} was allocated twice");
         }
     }
-    assert_eq!(seen.len(), 400);
+    assert_eq!(seen.len(), 8 * 75);
     Ok(())
 }
 
@@ -113,9 +117,10 @@ pub async fn each_workspace_allocates_its_own_status_indexes(
     store.insert_workspace(&a).await?;
     store.insert_workspace(&b).await?;
     for _ in 0..5 {
-        store.allocate_status_index(a.id).await?;
+        store.allocate_status_indexes(a.id, 3).await?;
     }
     // A workspace's indexes start at 0 (its first list), whatever other workspaces used.
-    assert_eq!(store.allocate_status_index(b.id).await?, 0);
+    assert_eq!(store.allocate_status_indexes(b.id, 1).await?, 0);
+    assert_eq!(store.allocate_status_indexes(b.id, 1).await?, 1);
     Ok(())
 }

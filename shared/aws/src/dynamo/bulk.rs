@@ -16,7 +16,10 @@ use aws_sdk_dynamodb::types::{ConditionCheck, PutRequest, TransactWriteItem, Wri
 use chrono::{DateTime, Utc};
 use platform::ids::{BulkJobId, WorkspaceId};
 use platform::model::{BulkJob, BulkRow, BulkStatus, RowOutcome};
-use platform::ports::{BulkStore, PortResult, RowRecorded};
+use platform::ports::{
+    BulkStore, ChunkOutcome, ChunkRow, CredentialStore as _, InsertCredential, PortResult,
+    RowRecorded,
+};
 
 use super::{
     Condition, DynamoStore, Item, MAX_ATTEMPTS, Transaction, backoff, doc, n, number, record_item,
@@ -120,7 +123,25 @@ impl BulkStore for DynamoStore {
             .expression_attribute_values(":from", s(row_sk(from)))
             .expression_attribute_values(":last", s(row_sk(last)));
         let items = self.query(what, query, usize::MAX).await?;
-        items.iter().map(|item| doc(item, what)).collect()
+        let outcomes = self
+            .query_on(None)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :last")
+            .projection_expression("#row")
+            .expression_attribute_names("#row", "row")
+            .expression_attribute_values(":pk", s(job_pk(job)))
+            .expression_attribute_values(":from", s(outcome_sk(from)))
+            .expression_attribute_values(":last", s(outcome_sk(last)));
+        let recorded = self
+            .query(what, outcomes, usize::MAX)
+            .await?
+            .iter()
+            .map(|item| number(item, "row")?.context("an outcome's row"))
+            .collect::<anyhow::Result<std::collections::HashSet<u64>>>()?;
+        items
+            .iter()
+            .map(|item| doc::<BulkRow>(item, what))
+            .filter(|row| !row.as_ref().is_ok_and(|row| recorded.contains(&u64::from(row.row))))
+            .collect()
     }
 
     async fn record_bulk_row(
@@ -186,6 +207,41 @@ impl BulkStore for DynamoStore {
             }
         }
         bail!("DynamoDB {what}: job {job} still contended after {MAX_ATTEMPTS} attempts")
+    }
+
+    /// Row by row: each credential in its own transaction (as `insert_credential` writes it),
+    /// then its outcome. A chunk's items do not fit one DynamoDB transaction (100 items), and
+    /// a crash between the two writes is repaired by the idempotency key on redelivery.
+    async fn record_bulk_chunk(
+        &self,
+        job: BulkJobId,
+        rows: &[ChunkRow],
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let what = "record bulk chunk";
+        let mut completed = false;
+        for ChunkRow { row, outcome } in rows {
+            if self.get(what, job_pk(job), &outcome_sk(*row)).await?.is_some() {
+                continue;
+            }
+            let outcome = match outcome {
+                ChunkOutcome::Issued { record, idempotency, events } => {
+                    match self.insert_credential(record, Some(idempotency), events).await? {
+                        InsertCredential::Inserted => RowOutcome::Issued(record.id),
+                        InsertCredential::KeyExists(existing) => {
+                            RowOutcome::Issued(existing.credential_id)
+                        }
+                    }
+                }
+                ChunkOutcome::Failed(reason) => RowOutcome::Failed(reason.clone()),
+            };
+            if let RowRecorded::First { completed: true } =
+                self.record_bulk_row(job, *row, &outcome, now).await?
+            {
+                completed = true;
+            }
+        }
+        Ok(completed)
     }
 
     async fn bulk_errors(&self, job: BulkJobId) -> PortResult<Vec<(u32, String)>> {

@@ -135,18 +135,19 @@ impl WorkspaceStore for DynamoStore {
         Ok(workspaces)
     }
 
-    async fn allocate_status_index(&self, workspace: WorkspaceId) -> PortResult<u64> {
-        let what = "allocate status index";
+    async fn allocate_status_indexes(&self, workspace: WorkspaceId, count: u32) -> PortResult<u64> {
+        let what = "allocate status indexes";
+        anyhow::ensure!(count > 0, "allocate at least one status index");
         let output = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("PK", s(workspace_pk(workspace)))
             .key("SK", s(STATUS_COUNTER))
-            .update_expression("ADD #next :one")
+            .update_expression("ADD #next :count")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#next", "next")
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":count", n(count))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
@@ -163,7 +164,7 @@ impl WorkspaceStore for DynamoStore {
         };
         let attributes = output.attributes.unwrap_or_default();
         let next = number(&attributes, "next")?.context("the counter's new value")?;
-        next.checked_sub(1).context("the counter went below 1")
+        next.checked_sub(count.into()).context("the counter went below the count")
     }
 }
 

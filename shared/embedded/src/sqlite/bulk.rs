@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform::ids::{BulkJobId, WorkspaceId};
 use platform::model::{BulkJob, BulkRow, BulkStatus, RowOutcome};
-use platform::ports::{BulkStore, PortResult, RowRecorded};
-use rusqlite::{OptionalExtension as _, params};
+use platform::ports::{BulkStore, ChunkOutcome, ChunkRow, PortResult, RowRecorded};
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use super::credentials::{idempotency_record, insert};
 
 use super::{
     SqliteStore, all, from_json, optional, parse_optional_time, parse_text, parse_time, time,
@@ -30,6 +32,63 @@ fn parse_status(text: &str) -> Result<BulkStatus> {
 
 fn count(value: i64) -> Result<u32> {
     u32::try_from(value).map_err(|_| anyhow!("stored count {value} is out of range"))
+}
+
+/// Records a row's outcome unless it has one; `false` when it had. Fails on an unknown row.
+fn record_outcome(
+    tx: &Transaction<'_>,
+    job: &str,
+    row: u32,
+    outcome: &str,
+    error: Option<&str>,
+) -> Result<bool> {
+    let recorded = tx
+        .prepare_cached(
+            "UPDATE bulk_rows SET outcome = ?1, error = ?2
+             WHERE job_id = ?3 AND row = ?4 AND outcome IS NULL",
+        )?
+        .execute(params![outcome, error, job, row])?;
+    if recorded == 0 {
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM bulk_rows WHERE job_id = ?1 AND row = ?2)",
+            params![job, row],
+            |r| r.get(0),
+        )?;
+        return if exists { Ok(false) } else { Err(anyhow!("job {job} has no row {row}")) };
+    }
+    Ok(true)
+}
+
+/// Adds newly recorded rows to the job's counters; `true` when they complete the job.
+fn add_to_counts(
+    tx: &Transaction<'_>,
+    job: &str,
+    issued: i64,
+    failed: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let (total, counted, status) = tx
+        .query_row(
+            "SELECT total, issued + failed, status FROM bulk_jobs WHERE id = ?1",
+            [job],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
+        )
+        .optional()?
+        .ok_or_else(|| anyhow!("no bulk job {job}"))?;
+    // Each row is counted once, so exactly one call brings the count to the total.
+    let completed =
+        counted + issued + failed >= total && parse_status(&status)? == BulkStatus::Running;
+    tx.execute(
+        "UPDATE bulk_jobs SET issued = issued + ?1, failed = failed + ?2 WHERE id = ?3",
+        params![issued, failed, job],
+    )?;
+    if completed {
+        tx.execute(
+            "UPDATE bulk_jobs SET status = ?1, completed_at = ?2 WHERE id = ?3",
+            params![status_name(BulkStatus::Completed), time(now), job],
+        )?;
+    }
+    Ok(completed)
 }
 
 #[async_trait]
@@ -96,9 +155,12 @@ impl BulkStore for SqliteStore {
         self.read("bulk rows", move |c| {
             all(
                 c,
-                "SELECT row, input FROM bulk_rows WHERE job_id = ?1 AND row >= ?2 AND row < ?3 ORDER BY row",
+                "SELECT row, input FROM bulk_rows
+                 WHERE job_id = ?1 AND row >= ?2 AND row < ?3 AND outcome IS NULL ORDER BY row",
                 params![job.to_string(), from, to],
-                |row| Ok(BulkRow { row: row.get(0)?, input: from_json(&row.get::<_, String>(1)?)? }),
+                |row| {
+                    Ok(BulkRow { row: row.get(0)?, input: from_json(&row.get::<_, String>(1)?)? })
+                },
             )
         })
         .await
@@ -118,39 +180,62 @@ impl BulkStore for SqliteStore {
         };
         self.write("record bulk row", move |tx| {
             let job = job.to_string();
-            let recorded = tx.execute(
-                "UPDATE bulk_rows SET outcome = ?1, error = ?2 WHERE job_id = ?3 AND row = ?4 AND outcome IS NULL",
-                params![stored, error, job, row],
-            )?;
-            if recorded == 0 {
-                let exists: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM bulk_rows WHERE job_id = ?1 AND row = ?2)",
-                    params![job, row],
-                    |r| r.get(0),
-                )?;
-                return if exists { Ok(RowRecorded::Already) } else { Err(anyhow!("job {job} has no row {row}")) };
+            if !record_outcome(tx, &job, row, &stored, error.as_deref())? {
+                return Ok(RowRecorded::Already);
             }
-            let (total, counted, status) = tx
-                .query_row(
-                    "SELECT total, issued + failed, status FROM bulk_jobs WHERE id = ?1",
-                    [&job],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
-                )
-                .optional()?
-                .ok_or_else(|| anyhow!("no bulk job {job}"))?;
-            // Each row is counted once, so exactly one row brings the count to the total.
-            let completed = counted + 1 >= total && parse_status(&status)? == BulkStatus::Running;
-            tx.execute(
-                "UPDATE bulk_jobs SET issued = issued + ?1, failed = failed + ?2 WHERE id = ?3",
-                params![issued, failed, job],
-            )?;
-            if completed {
-                tx.execute(
-                    "UPDATE bulk_jobs SET status = ?1, completed_at = ?2 WHERE id = ?3",
-                    params![status_name(BulkStatus::Completed), time(now), job],
-                )?;
+            Ok(RowRecorded::First { completed: add_to_counts(tx, &job, issued, failed, now)? })
+        })
+        .await
+    }
+
+    async fn record_bulk_chunk(
+        &self,
+        job: BulkJobId,
+        rows: &[ChunkRow],
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let rows = rows.to_vec();
+        self.write("record bulk chunk", move |tx| {
+            let job = job.to_string();
+            let (mut issued, mut failed) = (0, 0);
+            for ChunkRow { row, outcome } in &rows {
+                let recorded = tx
+                    .prepare_cached(
+                        "SELECT outcome IS NOT NULL FROM bulk_rows WHERE job_id = ?1 AND row = ?2",
+                    )?
+                    .query_row(params![job, row], |r| r.get::<_, bool>(0))
+                    .optional()?
+                    .ok_or_else(|| anyhow!("job {job} has no row {row}"))?;
+                if recorded {
+                    continue;
+                }
+                let outcome = match outcome {
+                    ChunkOutcome::Issued { record, idempotency, events } => {
+                        match idempotency_record(tx, idempotency.workspace_id, &idempotency.key)? {
+                            Some(existing) => RowOutcome::Issued(existing.credential_id),
+                            None => {
+                                let status = to_json(&record.status)?;
+                                insert(tx, record, &status, Some(idempotency), events)?;
+                                RowOutcome::Issued(record.id)
+                            }
+                        }
+                    }
+                    ChunkOutcome::Failed(reason) => RowOutcome::Failed(reason.clone()),
+                };
+                let error = match &outcome {
+                    RowOutcome::Issued(_) => None,
+                    RowOutcome::Failed(reason) => Some(reason.as_str()),
+                };
+                record_outcome(tx, &job, *row, &to_json(&outcome)?, error)?;
+                match outcome {
+                    RowOutcome::Issued(_) => issued += 1,
+                    RowOutcome::Failed(_) => failed += 1,
+                }
             }
-            Ok(RowRecorded::First { completed })
+            if issued + failed == 0 {
+                return Ok(false);
+            }
+            add_to_counts(tx, &job, issued, failed, now)
         })
         .await
     }

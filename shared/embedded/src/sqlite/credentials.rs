@@ -42,7 +42,52 @@ fn credential(row: &Row<'_>) -> Result<CredentialRecord> {
     })
 }
 
-fn idempotency_record(
+/// Writes a credential, its idempotency record and its events; the caller checked the key.
+pub(super) fn insert(
+    connection: &Connection,
+    record: &CredentialRecord,
+    status: &str,
+    idempotency: Option<&IdempotencyRecord>,
+    events: &[Event],
+) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO credentials (id, workspace_id, template_id, recipient_email, recipient_name,
+                 status_kind, status, status_index, issued_at, valid_from, valid_until, document)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            record.id.to_string(),
+            record.workspace_id.to_string(),
+            record.template_id.to_string(),
+            record.recipient_email.as_str(),
+            record.recipient_name,
+            record.status.kind().as_str(),
+            status,
+            to_i64(record.status_index)?,
+            time(record.issued_at),
+            time(record.valid_from),
+            record.valid_until.map(time),
+            record.document,
+        ])?;
+    if let Some(key) = idempotency {
+        connection
+            .prepare_cached(
+                "INSERT INTO idempotency (workspace_id, key, request_hash, credential_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                key.workspace_id.to_string(),
+                key.key,
+                key.request_hash,
+                key.credential_id.to_string(),
+                time(key.created_at)
+            ])?;
+    }
+    append(connection, events)
+}
+
+pub(super) fn idempotency_record(
     connection: &Connection,
     workspace: WorkspaceId,
     key: &str,
@@ -82,39 +127,7 @@ impl CredentialStore for SqliteStore {
             {
                 return Ok(InsertCredential::KeyExists(existing));
             }
-            tx.execute(
-                "INSERT INTO credentials (id, workspace_id, template_id, recipient_email, recipient_name,
-                     status_kind, status, status_index, issued_at, valid_from, valid_until, document)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![
-                    record.id.to_string(),
-                    record.workspace_id.to_string(),
-                    record.template_id.to_string(),
-                    record.recipient_email.as_str(),
-                    record.recipient_name,
-                    record.status.kind().as_str(),
-                    status,
-                    to_i64(record.status_index)?,
-                    time(record.issued_at),
-                    time(record.valid_from),
-                    record.valid_until.map(time),
-                    record.document,
-                ],
-            )?;
-            if let Some(key) = &idempotency {
-                tx.execute(
-                    "INSERT INTO idempotency (workspace_id, key, request_hash, credential_id, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        key.workspace_id.to_string(),
-                        key.key,
-                        key.request_hash,
-                        key.credential_id.to_string(),
-                        time(key.created_at)
-                    ],
-                )?;
-            }
-            append(tx, &events)?;
+            insert(tx, &record, &status, idempotency.as_ref(), &events)?;
             Ok(InsertCredential::Inserted)
         })
         .await

@@ -12,7 +12,7 @@ use super::{SqliteStore, all, from_json, limit, optional, time, to_json};
 /// Appends `events` to the outbox, skipping any whose id is already there (dispatched or
 /// not), inside the caller's transaction.
 pub(super) fn append(connection: &Connection, events: &[Event]) -> Result<()> {
-    let mut statement = connection.prepare(
+    let mut statement = connection.prepare_cached(
         "INSERT INTO outbox (event_id, workspace_id, occurred_at, event) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (event_id) DO NOTHING",
     )?;

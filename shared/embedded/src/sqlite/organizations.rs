@@ -138,13 +138,14 @@ impl WorkspaceStore for SqliteStore {
         .await
     }
 
-    async fn allocate_status_index(&self, workspace: WorkspaceId) -> PortResult<u64> {
-        self.write("allocate status index", move |tx| {
+    async fn allocate_status_indexes(&self, workspace: WorkspaceId, count: u32) -> PortResult<u64> {
+        anyhow::ensure!(count > 0, "allocate at least one status index");
+        self.write("allocate status indexes", move |tx| {
             let index: Option<i64> = tx
                 .query_row(
-                    "UPDATE workspaces SET next_status_index = next_status_index + 1 WHERE id = ?1
-                     RETURNING next_status_index - 1",
-                    [workspace.to_string()],
+                    "UPDATE workspaces SET next_status_index = next_status_index + ?2 WHERE id = ?1
+                     RETURNING next_status_index - ?2",
+                    params![workspace.to_string(), count],
                     |row| row.get(0),
                 )
                 .optional()?;

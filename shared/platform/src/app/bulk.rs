@@ -10,9 +10,14 @@ use serde_json::{Value, json};
 
 use super::credentials_api::{Issue, parse_date};
 use super::{App, Caller, HandleOutcome, request_hash};
-use crate::ids::{BulkJobId, Email, HttpUrl, IdempotencyKey, TemplateId, WorkspaceId, text};
-use crate::model::{BulkJob, BulkRow, BulkRowInput, BulkStatus, Event, EventKind, RowOutcome};
-use crate::ports::{QueueName, RowRecorded, derived_event_id};
+use crate::ids::{
+    BulkJobId, CredentialId, Email, HttpUrl, IdempotencyKey, TemplateId, WorkspaceId, text,
+};
+use crate::model::{
+    BulkJob, BulkRow, BulkRowInput, BulkStatus, CredentialRecord, CredentialStatus, Event,
+    EventKind, IdempotencyRecord, STATUS_LIST_SIZE, Template, Workspace,
+};
+use crate::ports::{ChunkOutcome, ChunkRow, QueueName, derived_event_id};
 use crate::{Error, Result};
 
 /// Rows per queue message.
@@ -218,45 +223,128 @@ impl App {
             .ok_or(Error::NotFound("workspace"))?;
         let template = self.ports().templates.template(job.workspace_id, job.template_id).await?;
         let mut completed = job.status == BulkStatus::Completed;
-        for row in self.ports().bulk.bulk_rows(job.id, message.from, message.to).await? {
-            let outcome = match (&row.input, &template) {
-                (Err(reason), _) => RowOutcome::Failed(reason.clone()),
-                (Ok(_), None) => RowOutcome::Failed("the template was deleted".into()),
-                (Ok(input), Some(template)) => {
-                    let key = IdempotencyKey::internal(&format!("bulk:{}:{}", job.id, row.row))?;
-                    let hash = request_hash(
-                        serde_json::to_string(input).map_err(anyhow::Error::from)?.as_bytes(),
-                    );
-                    let issue = Issue {
-                        email: input.email.clone(),
-                        name: input.name.clone(),
-                        valid_until: input.valid_until,
-                        evidence: input
-                            .evidence_url
-                            .iter()
-                            .map(|u| (u.clone(), None, None))
-                            .collect(),
-                    };
-                    match self.issue_from(&workspace, template, issue, Some((key, hash))).await {
-                        Ok(issued) => RowOutcome::Issued(issued.record.id),
-                        Err(Error::Validation { field, reason }) => {
-                            RowOutcome::Failed(format!("invalid `{field}`: {reason}"))
-                        }
-                        Err(other) => return Err(other),
-                    }
-                }
-            };
+        let rows = self.ports().bulk.bulk_rows(job.id, message.from, message.to).await?;
+        if !rows.is_empty() {
+            let chunk = self.issue_chunk(&workspace, template.as_ref(), &job, rows).await?;
             let now = self.ports().clock.now();
-            if let RowRecorded::First { completed: true } =
-                self.ports().bulk.record_bulk_row(job.id, row.row, &outcome, now).await?
-            {
-                completed = true;
-            }
+            completed |= self.ports().bulk.record_bulk_chunk(job.id, &chunk, now).await?;
         }
         if completed {
             self.emit_bulk_completed(message.workspace, job.id).await?;
         }
         Ok(HandleOutcome::Done)
+    }
+
+    /// Builds and signs the credentials of the rows not recorded yet, all at once: one range
+    /// of status indexes, one batch of signatures across the cores. A row that cannot be
+    /// issued (bad input, a date in the past, a deleted template) is a failed row.
+    async fn issue_chunk(
+        &self,
+        workspace: &Workspace,
+        template: Option<&Template>,
+        job: &BulkJob,
+        rows: Vec<BulkRow>,
+    ) -> Result<Vec<ChunkRow>> {
+        let now = self.ports().clock.now();
+        let failed =
+            |row: u32, reason: String| ChunkRow { row, outcome: ChunkOutcome::Failed(reason) };
+        let mut chunk = Vec::with_capacity(rows.len());
+        let mut pending = Vec::with_capacity(rows.len());
+        for row in rows {
+            match (row.input, template) {
+                (Err(reason), _) => chunk.push(failed(row.row, reason)),
+                (Ok(_), None) => chunk.push(failed(row.row, "the template was deleted".into())),
+                (Ok(input), Some(template)) => {
+                    let valid_until = input.valid_until.or_else(|| {
+                        template
+                            .valid_for_days
+                            .map(|days| now + chrono::Duration::days(days.into()))
+                    });
+                    if valid_until.is_some_and(|until| until <= now) {
+                        chunk.push(failed(
+                            row.row,
+                            "invalid `valid_until`: must be in the future".into(),
+                        ));
+                    } else {
+                        pending.push((row.row, input, valid_until));
+                    }
+                }
+            }
+        }
+        let Some(template) = template.filter(|_| !pending.is_empty()) else {
+            return Ok(chunk);
+        };
+        let count = u32::try_from(pending.len()).map_err(anyhow::Error::from)?;
+        let first = self.ports().workspaces.allocate_status_indexes(workspace.id, count).await?;
+        let last = first + u64::from(count) - 1;
+        for page in first / STATUS_LIST_SIZE..=last / STATUS_LIST_SIZE {
+            self.publish_status_lists(workspace, page).await?;
+        }
+        let mut built = Vec::with_capacity(pending.len());
+        let mut documents = Vec::with_capacity(pending.len());
+        for ((row, input, valid_until), index) in pending.into_iter().zip(first..) {
+            let hash = request_hash(
+                serde_json::to_string(&input).map_err(anyhow::Error::from)?.as_bytes(),
+            );
+            let issue = Issue {
+                email: input.email,
+                name: input.name,
+                valid_until,
+                evidence: input.evidence_url.into_iter().map(|u| (u, None, None)).collect(),
+            };
+            let id = CredentialId::generate();
+            match self.build_credential(workspace, template, &issue, id, index, now, valid_until) {
+                Ok(document) => {
+                    documents.push(document);
+                    built.push((row, id, index, issue, hash));
+                }
+                Err(Error::Validation { field, reason }) => {
+                    chunk.push(failed(row, format!("invalid `{field}`: {reason}")));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let signed = self.sign_documents(workspace, documents, now).await?;
+        for ((row, id, index, issue, hash), signed) in built.into_iter().zip(signed) {
+            let document = match signed {
+                Ok(document) => document,
+                Err(Error::Validation { field, reason }) => {
+                    chunk.push(failed(row, format!("invalid `{field}`: {reason}")));
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            let record = CredentialRecord {
+                id,
+                workspace_id: workspace.id,
+                template_id: template.id,
+                recipient_email: issue.email,
+                recipient_name: issue.name,
+                status: CredentialStatus::Active,
+                status_index: index,
+                issued_at: now,
+                valid_from: now,
+                valid_until: issue.valid_until,
+                document: document.to_string(),
+            };
+            let events =
+                vec![self.credential_event(EventKind::CredentialIssued, &record, workspace, None)];
+            let idempotency = IdempotencyRecord {
+                workspace_id: workspace.id,
+                key: IdempotencyKey::internal(&format!("bulk:{}:{row}", job.id))?
+                    .as_str()
+                    .to_owned(),
+                request_hash: hash,
+                credential_id: id,
+                created_at: now,
+            };
+            chunk.push(ChunkRow {
+                row,
+                outcome: ChunkOutcome::Issued { record: Box::new(record), idempotency, events },
+            });
+        }
+        chunk.sort_by_key(|row| row.row);
+        Ok(chunk)
     }
 
     /// Appends the completion event (its id derived from the job, so appending it again after

@@ -164,7 +164,7 @@ impl App {
             return Err(Error::invalid("valid_until", "must be in the future"));
         }
         let id = CredentialId::generate();
-        let index = self.ports().workspaces.allocate_status_index(workspace.id).await?;
+        let index = self.ports().workspaces.allocate_status_indexes(workspace.id, 1).await?;
         let (list, _) = StatusListId::for_index(workspace.id, STATUS_PURPOSE, index);
         self.publish_status_lists(workspace, list.page).await?;
 
@@ -207,7 +207,7 @@ impl App {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn build_credential(
+    pub(crate) fn build_credential(
         &self,
         workspace: &Workspace,
         template: &Template,
@@ -293,6 +293,39 @@ impl App {
             .sign(workspace.id, &workspace.current_key_id, prepared.hash_data())
             .await?;
         Ok(prepared.finish(&signature)?)
+    }
+
+    /// Signs many documents with the workspace's current key: canonicalization and hashing
+    /// spread over the cores, then one call to the key store for all the signatures. The
+    /// result at each position is that document's, signed or refused.
+    pub(crate) async fn sign_documents(
+        &self,
+        workspace: &Workspace,
+        unsigned: Vec<serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<serde_json::Value>>> {
+        let options = credentials::di::ProofOptions {
+            verification_method: workspace.verification_method(),
+            created: now,
+        };
+        let prepared =
+            super::on_cpu_pool(move || credentials::di::prepare_batch(&unsigned, &options)).await?;
+        let messages: Vec<&[u8]> =
+            prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| &p.hash_data()[..]).collect();
+        let signatures =
+            self.ports().keys.sign_many(workspace.id, &workspace.current_key_id, &messages).await?;
+        if signatures.len() != messages.len() {
+            return Err(anyhow::anyhow!("the key store returned too few signatures").into());
+        }
+        let mut signatures = signatures.into_iter();
+        Ok(prepared
+            .into_iter()
+            .map(|prepared| {
+                let prepared = prepared?;
+                let signature = signatures.next().ok_or_else(|| anyhow::anyhow!("no signature"))?;
+                Ok(prepared.finish(&signature)?)
+            })
+            .collect())
     }
 
     pub(crate) fn credential_event(

@@ -31,6 +31,27 @@ use crate::ports::{
 };
 use crate::{Error, Result};
 
+/// Runs CPU-bound `work` (a batch of signatures) on rayon's pool of one thread per core and
+/// waits for it without blocking the caller's async executor. A panic in `work` is an error
+/// here, not the end of the process.
+pub(crate) async fn on_cpu_pool<T, F>(work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (sender, receiver) = futures_channel::oneshot::channel();
+    rayon::spawn(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+        // The receiver is gone only if the caller was cancelled; nobody needs the result then.
+        let _ = sender.send(result);
+    });
+    match receiver.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) => Err(anyhow::anyhow!("a batch on the CPU pool panicked").into()),
+        Err(_) => Err(anyhow::anyhow!("the CPU pool dropped a batch").into()),
+    }
+}
+
 /// The adapters the use cases run on.
 #[derive(Clone)]
 pub struct Ports {
