@@ -74,3 +74,15 @@ fn each_adapter_set_stays_out_of_the_other() {
         name.starts_with("lambda_") || ["axum", "rusqlite", "embedded"].contains(&name)
     });
 }
+
+#[test]
+fn the_documented_permission_matrix_is_the_one_the_code_enforces() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/ARCHITECTURE.md"))
+            .unwrap();
+    let matrix = platform::auth::permission_matrix_markdown();
+    assert!(
+        docs.contains(&matrix),
+        "docs/ARCHITECTURE.md must hold the permission matrix exactly as the code has it:\n{matrix}"
+    );
+}

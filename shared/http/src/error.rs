@@ -27,6 +27,8 @@ pub enum Problem {
     MalformedBody,
     /// No credentials, or invalid ones (401).
     Unauthorized,
+    /// Known credentials, without the permission the route needs (403).
+    Forbidden,
     /// No such resource, or not the caller's (404).
     NotFound,
     /// The route exists but not with this method (405).
@@ -50,6 +52,7 @@ impl Problem {
             Self::Validation => "validation",
             Self::MalformedBody => "malformed-body",
             Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict => "conflict",
@@ -65,6 +68,7 @@ impl Problem {
         match self {
             Self::Validation | Self::MalformedBody => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -81,6 +85,7 @@ impl Problem {
             Self::Validation => "Invalid request",
             Self::MalformedBody => "Malformed request body",
             Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",
@@ -168,6 +173,7 @@ impl From<platform::Error> for ApiError {
             Error::NotFound(what) => Self::new(Problem::NotFound, format!("{what} not found")),
             Error::Conflict(detail) => Self::new(Problem::Conflict, detail),
             Error::Unauthorized(detail) => Self::new(Problem::Unauthorized, detail),
+            Error::Forbidden(detail) => Self::new(Problem::Forbidden, detail),
             Error::TooLarge(limit) => Self::new(
                 Problem::PayloadTooLarge,
                 format!("the request body exceeds {limit} bytes"),

@@ -196,7 +196,7 @@ where
 }
 
 /// The caller authenticated by `Authorization: Bearer <API key>`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Authed(pub Caller);
 
 impl FromRequestParts<App> for Authed {

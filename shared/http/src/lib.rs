@@ -17,6 +17,7 @@ pub mod badge;
 pub mod error;
 pub mod extract;
 mod issuance;
+pub mod jwks;
 mod management;
 pub mod page;
 mod public;

@@ -7,7 +7,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use platform::App;
-use platform::app::{NewWorkspace, TemplateInput, TemplatePatch, parse_bulk_csv, parse_bulk_json};
+use platform::app::{
+    ApiKeyView, NewApiKey, NewWorkspace, TemplateInput, TemplatePatch, parse_bulk_csv,
+    parse_bulk_json,
+};
+use platform::auth::Permission;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,6 +35,39 @@ pub(crate) fn routes() -> Router<App> {
             post(submit_bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
         )
         .route("/v1/workspaces/{ws}/bulk-issuances/{job}", get(read_bulk))
+        .route("/v1/api-keys", post(create_api_key).get(list_api_keys))
+        .route("/v1/api-keys/{id}/revoke", post(revoke_api_key))
+}
+
+async fn create_api_key(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    JsonBody { value, .. }: JsonBody<NewApiKey>,
+) -> ApiResult<Response> {
+    let (view, key) = app.create_api_key(&caller, value).await?;
+    let mut body = serde_json::to_value(&view).map_err(|e| ApiError::unexpected(e.into()))?;
+    // The only time the key is shown.
+    body["key"] = key.into();
+    let mut response = created(&format!("/v1/api-keys/{}", view.id), body);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+async fn list_api_keys(
+    State(app): State<App>,
+    Authed(caller): Authed,
+) -> ApiResult<Json<Items<ApiKeyView>>> {
+    Ok(Json(Items::all(app.api_keys(&caller).await?)))
+}
+
+async fn revoke_api_key(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Json<ApiKeyView>> {
+    Ok(Json(app.revoke_api_key(&caller, &id).await?))
 }
 
 async fn create_workspace(
@@ -56,7 +93,8 @@ async fn read_workspace(
     Authed(caller): Authed,
     PathParams(ws): PathParams<String>,
 ) -> ApiResult<Json<WorkspaceView>> {
-    Ok(Json(WorkspaceView::new(&app, app.workspace(&caller, &ws).await?)))
+    let workspace = app.workspace(&caller, &ws, Permission::WorkspaceRead).await?;
+    Ok(Json(WorkspaceView::new(&app, workspace)))
 }
 
 async fn create_template(

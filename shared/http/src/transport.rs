@@ -50,9 +50,9 @@ pub fn is_blocked(ip: IpAddr) -> bool {
 
 /// Why the resolver refused a name; found again in the error chain to word the outcome.
 #[derive(Debug)]
-struct Refused {
-    host: String,
-    address: IpAddr,
+pub(crate) struct Refused {
+    pub(crate) host: String,
+    pub(crate) address: IpAddr,
 }
 
 impl std::fmt::Display for Refused {
@@ -63,9 +63,9 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// A resolver that refuses names with any internal address.
+/// A resolver that refuses names with any internal address (webhooks, JWKS fetches).
 #[derive(Debug, Clone, Copy)]
-struct GuardedResolver;
+pub(crate) struct GuardedResolver;
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {

@@ -18,6 +18,9 @@ pub enum Error {
     /// No valid credentials were presented.
     #[error("{0}")]
     Unauthorized(String),
+    /// The caller is known but its grants do not allow this here; names the permission.
+    #[error("{0}")]
+    Forbidden(String),
     /// The body was too large.
     #[error("request body exceeds {0} bytes")]
     TooLarge(usize),
@@ -27,6 +30,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The caller lacks `permission`.
+    pub fn forbidden(permission: crate::auth::Permission) -> Self {
+        Self::Forbidden(format!(
+            "your role does not allow this here (it needs the `{}` permission)",
+            permission.as_str()
+        ))
+    }
+
     /// A validation error on `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Validation { field: field.into(), reason: reason.into() }

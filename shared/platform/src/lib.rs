@@ -12,6 +12,8 @@
 //! choice of adapters is made by which crate a binary links, never by a feature here.
 
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod ids;
 pub mod model;

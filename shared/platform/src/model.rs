@@ -5,6 +5,7 @@ use credentials::status::StatusPurpose;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::auth::{Grant, Role, Scope};
 use crate::ids::{
     ApiKeyId, BulkJobId, CredentialId, Email, EventId, HttpUrl, OrganizationId, TemplateId,
     WebhookId, WorkspaceId, WorkspaceSlug,
@@ -29,6 +30,25 @@ pub struct ApiKeyRecord {
     /// enough (no password-style stretching needed).
     pub hash: String,
     pub created_at: DateTime<Utc>,
+    /// What the key is for, as its creator named it.
+    #[serde(default)]
+    pub name: String,
+    /// What the key may do, and where. Keys stored before roles existed were owner keys.
+    #[serde(default = "owner_grant")]
+    pub grant: Grant,
+    /// After this instant the key is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key was revoked; a revoked key is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When the key was last used (to the minute: recorded at most once a minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+fn owner_grant() -> Grant {
+    Grant { scope: Scope::Organization, role: Role::OrganizationOwner }
 }
 
 /// The public face of a workspace's issuer.

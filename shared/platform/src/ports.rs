@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{
-    BulkJobId, CredentialId, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId, WorkspaceId,
-    WorkspaceSlug,
+    ApiKeyId, BulkJobId, CredentialId, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId,
+    WorkspaceId, WorkspaceSlug,
 };
 use crate::model::{
     ApiKeyRecord, BulkJob, BulkRow, CredentialFilter, CredentialRecord, CredentialStatus, Delivery,
@@ -33,10 +33,33 @@ pub trait OrganizationStore: Send + Sync {
         organization: &Organization,
         owner_key: &ApiKeyRecord,
     ) -> PortResult<bool>;
+    /// Creates another organization and its owner key in one atomic write (the operator's
+    /// `badges org create`); fails if the id or the key's prefix exists.
+    async fn insert_organization(
+        &self,
+        organization: &Organization,
+        owner_key: &ApiKeyRecord,
+    ) -> PortResult<()>;
     /// The organization `id`.
     async fn organization(&self, id: OrganizationId) -> PortResult<Option<Organization>>;
     /// The API key with this prefix.
     async fn api_key_by_prefix(&self, prefix: &str) -> PortResult<Option<ApiKeyRecord>>;
+    /// Inserts a new API key of an existing organization. Prefixes are unique: returns
+    /// `false` and writes nothing when the prefix is taken.
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> PortResult<bool>;
+    /// The API keys of an organization, revoked ones included, oldest first.
+    async fn api_keys(&self, organization: OrganizationId) -> PortResult<Vec<ApiKeyRecord>>;
+    /// Revokes the key `id` of `organization` at `now`; `false` (nothing written) when the
+    /// organization has no such key or it is already revoked.
+    async fn revoke_api_key(
+        &self,
+        organization: OrganizationId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool>;
+    /// Records that the key with this prefix was used at `now`. The recorded time never
+    /// moves back; an unknown prefix is not an error.
+    async fn touch_api_key(&self, prefix: &str, now: DateTime<Utc>) -> PortResult<()>;
 }
 
 /// Workspaces.

@@ -1,6 +1,7 @@
 //! Valid records to store, with fresh ids and the test clock's time.
 
 use chrono::{DateTime, Utc};
+use platform::auth::{Grant, Role, Scope};
 use platform::ids::{
     ApiKeyId, BulkJobId, CredentialId, Email, EventId, HttpUrl, OrganizationId, TemplateId,
     WebhookId, WorkspaceId, WorkspaceSlug,
@@ -23,6 +24,11 @@ pub fn api_key(organization: OrganizationId, prefix: &str, now: DateTime<Utc>) -
         prefix: prefix.into(),
         hash: "a".repeat(64),
         created_at: now,
+        name: "CI".into(),
+        grant: Grant { scope: Scope::Organization, role: Role::OrganizationOwner },
+        expires_at: None,
+        revoked_at: None,
+        last_used_at: None,
     }
 }
 

@@ -194,6 +194,10 @@ macro_rules! contract_suite {
                 bootstrap_happens_only_once_and_a_second_attempt_writes_nothing,
                 api_keys_are_found_by_their_exact_prefix_only,
                 an_unknown_organization_is_none,
+                api_keys_are_inserted_once_per_prefix_and_listed_per_organization,
+                a_key_is_revoked_once_and_only_in_its_organization,
+                the_last_use_of_a_key_only_moves_forward,
+                another_organization_is_created_with_its_owner_key_after_bootstrap,
             }
             workspaces {
                 a_workspace_is_found_by_id_and_by_slug,

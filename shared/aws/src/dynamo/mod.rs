@@ -432,6 +432,31 @@ pub(crate) async fn create_table(
 
 /// An SDK error as an adapter error naming the operation: the service's code and message
 /// when the service answered, the whole error chain otherwise (a timeout, a connection).
+/// The outcome of a conditional `UpdateItem`: `Some(output)` when applied, `None` when its
+/// condition did not hold.
+fn conditional_update(
+    what: &str,
+    result: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+) -> anyhow::Result<Option<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput>> {
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(sdk(what, &error)),
+    }
+}
+
 fn sdk<E: ProvideErrorMetadata + std::error::Error>(what: &str, error: &E) -> anyhow::Error {
     match error.code() {
         Some(code) => anyhow!("DynamoDB {what}: {code}: {}", error.message().unwrap_or_default()),

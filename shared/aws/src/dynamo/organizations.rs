@@ -4,12 +4,14 @@
 use anyhow::{Context as _, anyhow, bail};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
-use platform::ids::{OrganizationId, TemplateId, WorkspaceId, WorkspaceSlug};
+use chrono::{DateTime, Utc};
+use platform::ids::{ApiKeyId, OrganizationId, TemplateId, WorkspaceId, WorkspaceSlug};
 use platform::model::{ApiKeyRecord, Organization, Template, Workspace};
 use platform::ports::{OrganizationStore, PortResult, TemplateStore, WorkspaceStore};
 
 use super::{
-    Condition, DynamoStore, GSI1, Item, Transaction, doc, n, number, record_item, s, sdk, text,
+    Condition, DynamoStore, GSI1, Item, Transaction, conditional_update, doc, n, number,
+    record_item, s, text,
 };
 
 const BOOTSTRAP: (&str, &str) = ("DEPLOYMENT", "BOOTSTRAP");
@@ -59,14 +61,30 @@ impl OrganizationStore for DynamoStore {
                 record_item(organization_pk(organization.id), "ORG", organization)?,
                 Some(Condition::not_exists()),
             )?,
-            self.put_op(
-                record_item(api_key_pk(&owner_key.prefix), "APIKEY", owner_key)?,
-                Some(Condition::not_exists()),
-            )?,
+            self.put_op(api_key_item(owner_key)?, Some(Condition::not_exists()))?,
         ];
         match self.transact_retrying(what, items).await? {
             Transaction::Committed => Ok(true),
             outcome if outcome.failed(0) => Ok(false),
+            outcome => Err(outcome.unexpected(what)),
+        }
+    }
+
+    async fn insert_organization(
+        &self,
+        organization: &Organization,
+        owner_key: &ApiKeyRecord,
+    ) -> PortResult<()> {
+        let what = "insert organization";
+        let items = vec![
+            self.put_op(
+                record_item(organization_pk(organization.id), "ORG", organization)?,
+                Some(Condition::not_exists()),
+            )?,
+            self.put_op(api_key_item(owner_key)?, Some(Condition::not_exists()))?,
+        ];
+        match self.transact_retrying(what, items).await? {
+            Transaction::Committed => Ok(()),
             outcome => Err(outcome.unexpected(what)),
         }
     }
@@ -76,10 +94,114 @@ impl OrganizationStore for DynamoStore {
     }
 
     async fn api_key_by_prefix(&self, prefix: &str) -> PortResult<Option<ApiKeyRecord>> {
-        let key: Option<ApiKeyRecord> =
-            self.get_doc("API key by prefix", api_key_pk(prefix), "APIKEY").await?;
-        Ok(key.filter(|k| k.prefix == prefix))
+        let what = "API key by prefix";
+        let Some(item) = self.get(what, api_key_pk(prefix), "APIKEY").await? else {
+            return Ok(None);
+        };
+        Ok(Some(api_key(&item, what)?).filter(|k| k.prefix == prefix))
     }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> PortResult<bool> {
+        self.put("insert API key", api_key_item(key)?, Some(Condition::not_exists())).await
+    }
+
+    async fn api_keys(&self, organization: OrganizationId) -> PortResult<Vec<ApiKeyRecord>> {
+        let what = "API keys";
+        let query = self
+            .query_on(Some(GSI1))
+            .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :key)")
+            .expression_attribute_values(":pk", s(organization_pk(organization)))
+            .expression_attribute_values(":key", s("APIKEY#"));
+        let items = self.query(what, query, usize::MAX).await?;
+        // The index is eventually consistent: each key is read again from its item.
+        let mut keys = Vec::with_capacity(items.len());
+        for item in &items {
+            let listed = api_key(item, what)?;
+            if let Some(key) = self.api_key_by_prefix(&listed.prefix).await? {
+                keys.push(key);
+            }
+        }
+        keys.sort_by_key(|k| (k.created_at, k.id));
+        Ok(keys)
+    }
+
+    async fn revoke_api_key(
+        &self,
+        organization: OrganizationId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let what = "revoke API key";
+        let Some(key) = self.api_keys(organization).await?.into_iter().find(|k| k.id == id) else {
+            return Ok(false);
+        };
+        if key.revoked_at.is_some() {
+            return Ok(false);
+        }
+        let revoked = ApiKeyRecord { revoked_at: Some(now), last_used_at: None, ..key };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(api_key_pk(&revoked.prefix)))
+            .key("SK", s("APIKEY"))
+            .update_expression("SET #doc = :doc, #revoked = :revoked")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#revoked)")
+            .expression_attribute_names("#doc", "doc")
+            .expression_attribute_names("#revoked", "revoked")
+            .expression_attribute_values(":doc", s(serde_json::to_string(&revoked)?))
+            .expression_attribute_values(":revoked", s(stamp(now)))
+            .send()
+            .await;
+        Ok(conditional_update(what, result)?.is_some())
+    }
+
+    async fn touch_api_key(&self, prefix: &str, now: DateTime<Utc>) -> PortResult<()> {
+        let what = "record API key use";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(api_key_pk(prefix)))
+            .key("SK", s("APIKEY"))
+            .update_expression("SET #used = :now")
+            // Fixed-width UTC stamps order as the instants do.
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(#used) OR #used < :now)",
+            )
+            .expression_attribute_names("#used", "last_used")
+            .expression_attribute_values(":now", s(stamp(now)))
+            .send()
+            .await;
+        // A later use already recorded is not an error.
+        conditional_update(what, result)?;
+        Ok(())
+    }
+}
+
+/// An instant as fixed-width RFC 3339 UTC text, which orders as the instants do.
+fn stamp(instant: DateTime<Utc>) -> String {
+    instant.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+/// The item of an API key: found by prefix, listed through the organization's index
+/// partition. The last use is an attribute of its own (`last_used`), so recording a use
+/// does not rewrite the record.
+fn api_key_item(key: &ApiKeyRecord) -> anyhow::Result<Item> {
+    let record = ApiKeyRecord { last_used_at: None, ..key.clone() };
+    let mut item = record_item(api_key_pk(&key.prefix), "APIKEY", &record)?;
+    item.insert("GSI1PK".into(), s(organization_pk(key.organization_id)));
+    item.insert("GSI1SK".into(), s(format!("APIKEY#{}", key.id)));
+    Ok(item)
+}
+
+fn api_key(item: &Item, what: &str) -> anyhow::Result<ApiKeyRecord> {
+    let mut key: ApiKeyRecord = doc(item, what)?;
+    key.last_used_at = text(item, "last_used")
+        .map(|t| DateTime::parse_from_rfc3339(t).map(|d| d.to_utc()))
+        .transpose()
+        .with_context(|| format!("{what}: `last_used`"))?;
+    Ok(key)
 }
 
 #[async_trait]
@@ -151,16 +273,8 @@ impl WorkspaceStore for DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        let output = match output {
-            Ok(output) => output,
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                bail!("no workspace {workspace}");
-            }
-            Err(error) => return Err(sdk(what, &error)),
+        let Some(output) = conditional_update(what, output)? else {
+            bail!("no workspace {workspace}");
         };
         let attributes = output.attributes.unwrap_or_default();
         let next = number(&attributes, "next")?.context("the counter's new value")?;

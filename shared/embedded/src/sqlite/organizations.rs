@@ -2,13 +2,15 @@
 
 use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
-use platform::ids::{OrganizationId, TemplateId, WorkspaceId, WorkspaceSlug};
+use chrono::{DateTime, Utc};
+use platform::ids::{ApiKeyId, OrganizationId, TemplateId, WorkspaceId, WorkspaceSlug};
 use platform::model::{ApiKeyRecord, Organization, Template, Workspace};
 use platform::ports::{OrganizationStore, PortResult, TemplateStore, WorkspaceStore};
 use rusqlite::{OptionalExtension as _, params};
 
 use super::{
-    SqliteStore, all, from_json, optional, parse_text, parse_time, time, to_i64, to_json, to_u64,
+    SqliteStore, all, from_json, optional, parse_optional_time, parse_text, parse_time, time,
+    to_i64, to_json, to_u64,
 };
 
 #[async_trait]
@@ -21,25 +23,42 @@ impl OrganizationStore for SqliteStore {
         let organization = organization.clone();
         let key = owner_key.clone();
         self.write("bootstrap", move |tx| {
-            let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM organizations)", [], |r| r.get(0))?;
+            let exists: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM organizations)", [], |r| r.get(0))?;
             if exists {
                 return Ok(false);
             }
             tx.execute(
                 "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)",
-                params![organization.id.to_string(), organization.name, time(organization.created_at)],
-            )?;
-            tx.execute(
-                "INSERT INTO api_keys (id, organization_id, prefix, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
-                    key.id.to_string(),
-                    key.organization_id.to_string(),
-                    key.prefix,
-                    key.hash,
-                    time(key.created_at)
+                    organization.id.to_string(),
+                    organization.name,
+                    time(organization.created_at)
                 ],
             )?;
+            insert_key(tx, &key)?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn insert_organization(
+        &self,
+        organization: &Organization,
+        owner_key: &ApiKeyRecord,
+    ) -> PortResult<()> {
+        let organization = organization.clone();
+        let key = owner_key.clone();
+        self.write("insert organization", move |tx| {
+            tx.execute(
+                "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![
+                    organization.id.to_string(),
+                    organization.name,
+                    time(organization.created_at)
+                ],
+            )?;
+            insert_key(tx, &key)
         })
         .await
     }
@@ -67,21 +86,122 @@ impl OrganizationStore for SqliteStore {
         self.read("API key by prefix", move |c| {
             optional(
                 c,
-                "SELECT id, organization_id, prefix, hash, created_at FROM api_keys WHERE prefix = ?1",
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE prefix = ?1"),
                 [prefix],
-                |row| {
-                    Ok(ApiKeyRecord {
-                        id: parse_text(row.get(0)?)?,
-                        organization_id: parse_text(row.get(1)?)?,
-                        prefix: row.get(2)?,
-                        hash: row.get(3)?,
-                        created_at: parse_time(&row.get::<_, String>(4)?)?,
-                    })
-                },
+                api_key,
             )
         })
         .await
     }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> PortResult<bool> {
+        let key = key.clone();
+        self.write("insert API key", move |tx| {
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE prefix = ?1)",
+                [&key.prefix],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Ok(false);
+            }
+            insert_key(tx, &key)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn api_keys(&self, organization: OrganizationId) -> PortResult<Vec<ApiKeyRecord>> {
+        self.read("API keys", move |c| {
+            all(
+                c,
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE organization_id = ?1 ORDER BY created_at, id"),
+                [organization.to_string()],
+                api_key,
+            )
+        })
+        .await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        organization: OrganizationId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        self.write("revoke API key", move |tx| {
+            let key = optional(
+                tx,
+                &format!(
+                    "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?1 AND organization_id = ?2"
+                ),
+                [id.to_string(), organization.to_string()],
+                api_key,
+            )?;
+            let Some(key) = key.filter(|key| key.revoked_at.is_none()) else { return Ok(false) };
+            let revoked = ApiKeyRecord { revoked_at: Some(now), last_used_at: None, ..key };
+            tx.execute(
+                "UPDATE api_keys SET record = ?1 WHERE id = ?2",
+                params![to_json(&revoked)?, id.to_string()],
+            )?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, prefix: &str, now: DateTime<Utc>) -> PortResult<()> {
+        let prefix = prefix.to_owned();
+        self.write("record API key use", move |tx| {
+            // RFC 3339 UTC text of one format orders as the instants do.
+            tx.execute(
+                "UPDATE api_keys SET last_used_at = ?1
+                 WHERE prefix = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
+                params![time(now), prefix],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+const KEY_COLUMNS: &str = "id, organization_id, prefix, hash, created_at, record, last_used_at";
+
+fn api_key(row: &rusqlite::Row<'_>) -> anyhow::Result<ApiKeyRecord> {
+    let last_used_at = parse_optional_time(row.get(6)?)?;
+    let mut key = match row.get::<_, Option<String>>(5)? {
+        Some(record) => from_json::<ApiKeyRecord>(&record)?,
+        // Keys from before roles: owner keys of their organization.
+        None => from_json::<ApiKeyRecord>(
+            &serde_json::json!({
+                "id": row.get::<_, String>(0)?,
+                "organization_id": row.get::<_, String>(1)?,
+                "prefix": row.get::<_, String>(2)?,
+                "hash": row.get::<_, String>(3)?,
+                "created_at": row.get::<_, String>(4)?,
+            })
+            .to_string(),
+        )?,
+    };
+    key.last_used_at = last_used_at;
+    Ok(key)
+}
+
+fn insert_key(tx: &rusqlite::Transaction<'_>, key: &ApiKeyRecord) -> anyhow::Result<()> {
+    let record = ApiKeyRecord { last_used_at: None, ..key.clone() };
+    tx.execute(
+        "INSERT INTO api_keys (id, organization_id, prefix, hash, created_at, record, last_used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            key.id.to_string(),
+            key.organization_id.to_string(),
+            key.prefix,
+            key.hash,
+            time(key.created_at),
+            to_json(&record)?,
+            key.last_used_at.map(time),
+        ],
+    )?;
+    Ok(())
 }
 
 #[async_trait]

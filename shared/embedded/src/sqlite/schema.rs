@@ -11,7 +11,8 @@ use anyhow::{Context as _, Result, bail};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The migrations; `MIGRATIONS[i]` takes the database from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE organizations (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -166,7 +167,15 @@ CREATE TABLE dead_letters (
     dead_at        INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX dead_letters_by_queue ON dead_letters (queue, dead_at);
-"#];
+"#,
+    r#"
+-- 2: API keys with a name, a role over a scope, expiry, revocation and last use. `record` is
+-- the serde form of the whole `ApiKeyRecord` (NULL for keys created before: owner keys);
+-- `last_used_at` is kept apart so that recording a use does not rewrite the record.
+ALTER TABLE api_keys ADD COLUMN record TEXT;
+ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+"#,
+];
 
 /// Applies the migrations the database has not seen yet.
 pub(super) fn migrate(connection: &mut Connection) -> Result<()> {
@@ -227,6 +236,14 @@ mod tests {
             prefix: "obk_12345678".into(),
             hash: "00".into(),
             created_at: organization.created_at,
+            name: "owner".into(),
+            grant: platform::auth::Grant {
+                scope: platform::auth::Scope::Organization,
+                role: platform::auth::Role::OrganizationOwner,
+            },
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
         };
         assert!(first.bootstrap(&organization, &key).await.unwrap());
         drop(first);
@@ -234,6 +251,34 @@ mod tests {
         let second = store(dir.path(), StoreOptions::default());
         assert_eq!(user_version(second.path()), MIGRATIONS.len());
         assert_eq!(second.organization(organization.id).await.unwrap(), Some(organization));
+    }
+
+    #[tokio::test]
+    async fn an_api_key_from_before_roles_reads_as_an_owner_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path(), StoreOptions::default());
+        let organization = OrganizationId::generate();
+        Connection::open(store.path())
+            .unwrap()
+            .execute(
+                "INSERT INTO organizations (id, name, created_at) VALUES (?1, 'Acme', '2026')",
+                [organization.to_string()],
+            )
+            .unwrap();
+        // A row as schema version 1 wrote it: no record, no last use.
+        Connection::open(store.path())
+            .unwrap()
+            .execute(
+                "INSERT INTO api_keys (id, organization_id, prefix, hash, created_at)
+                 VALUES (?1, ?2, 'obk_old00000', 'ab', '2026-01-01T00:00:00.000000000Z')",
+                [platform::ids::ApiKeyId::generate().to_string(), organization.to_string()],
+            )
+            .unwrap();
+        let key = store.api_key_by_prefix("obk_old00000").await.unwrap().unwrap();
+        assert_eq!(key.organization_id, organization);
+        assert_eq!(key.grant.role, platform::auth::Role::OrganizationOwner);
+        assert_eq!(key.grant.scope, platform::auth::Scope::Organization);
+        assert_eq!((key.revoked_at, key.expires_at, key.last_used_at), (None, None, None));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::credentials_api::{Issue, parse_date};
 use super::{App, Caller, HandleOutcome, request_hash};
+use crate::auth::Permission;
 use crate::ids::{
     BulkJobId, CredentialId, Email, HttpUrl, IdempotencyKey, TemplateId, WorkspaceId, text,
 };
@@ -155,7 +156,7 @@ impl App {
         template_id: &str,
         rows: Vec<BulkRow>,
     ) -> Result<BulkJob> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::CredentialIssue).await?;
         let template_id = TemplateId::parse(template_id)?;
         self.ports()
             .templates
@@ -194,7 +195,7 @@ impl App {
 
     /// A job of the caller's workspace and its per-row errors.
     pub async fn bulk_report(&self, caller: &Caller, slug: &str, id: &str) -> Result<BulkReport> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::CredentialRead).await?;
         let id = BulkJobId::parse(id).map_err(|_| Error::NotFound("bulk issuance"))?;
         let job = self
             .ports()

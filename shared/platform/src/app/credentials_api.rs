@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{App, Caller};
+use crate::auth::Permission;
 use crate::ids::{
     CredentialId, Email, EventId, HttpUrl, IdempotencyKey, TemplateId, random_token, text,
 };
@@ -109,7 +110,7 @@ impl App {
         request: IssueRequest,
         idempotency: Option<(IdempotencyKey, String)>,
     ) -> Result<Issued> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::CredentialIssue).await?;
         let (template_id, issue) = request.parse()?;
         let template =
             self.ports().templates.template(workspace.id, template_id).await?.ok_or_else(|| {
@@ -365,7 +366,7 @@ impl App {
         slug: &str,
         id: &str,
     ) -> Result<CredentialRecord> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::CredentialRead).await?;
         self.credential_in(&workspace, id).await
     }
 
@@ -386,7 +387,7 @@ impl App {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<CredentialRecord>, Option<String>)> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::CredentialRead).await?;
         let after = cursor
             .map(|c| {
                 CredentialId::parse(c)
@@ -417,7 +418,7 @@ impl App {
         reason: &str,
     ) -> Result<CredentialRecord> {
         let reason = text("reason", reason, 1000)?;
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::CredentialRevoke).await?;
         let record = self.credential_in(&workspace, id).await?;
         if record.status.kind() == StatusKind::Revoked {
             // Re-applying the bit repairs a revocation interrupted between its two writes.
@@ -435,7 +436,7 @@ impl App {
 
     /// Suspends an active credential.
     pub async fn suspend(&self, caller: &Caller, slug: &str, id: &str) -> Result<CredentialRecord> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::CredentialRevoke).await?;
         let record = self.credential_in(&workspace, id).await?;
         // The effective status: a credential past `validUntil` is expired even before the
         // expiry schedule records it, and cannot be suspended.
@@ -460,7 +461,7 @@ impl App {
         slug: &str,
         id: &str,
     ) -> Result<CredentialRecord> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::CredentialRevoke).await?;
         let record = self.credential_in(&workspace, id).await?;
         if record.status.kind() != StatusKind::Suspended {
             return Err(Error::Conflict(format!(

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{App, Caller};
+use crate::auth::Permission;
 use crate::ids::{HttpUrl, WebhookId, is_internal_address};
 use crate::model::{CredentialStatus, Delivery, DeliveryStatus, EventKind, StatusKind, Webhook};
 use crate::ports::{QueueName, delivery_id};
@@ -39,7 +40,7 @@ impl App {
         url: &str,
         events: &[String],
     ) -> Result<(Webhook, String)> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::WebhookManage).await?;
         let url = HttpUrl::parse("url", url)?;
         if !self.settings().allow_internal_webhooks
             && url.ip_host().is_some_and(is_internal_address)
@@ -80,13 +81,13 @@ impl App {
 
     /// The subscriptions of the caller's workspace.
     pub async fn webhooks(&self, caller: &Caller, slug: &str) -> Result<Vec<Webhook>> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::WebhookRead).await?;
         Ok(self.ports().webhooks.webhooks(workspace.id).await?)
     }
 
     /// Deletes a subscription.
     pub async fn delete_webhook(&self, caller: &Caller, slug: &str, id: &str) -> Result<()> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::WebhookManage).await?;
         let id = WebhookId::parse(id).map_err(|_| Error::NotFound("webhook"))?;
         if self.ports().webhooks.delete_webhook(workspace.id, id).await? {
             Ok(())
@@ -97,7 +98,7 @@ impl App {
 
     /// The latest deliveries of a subscription.
     pub async fn deliveries(&self, caller: &Caller, slug: &str, id: &str) -> Result<Vec<Delivery>> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::WebhookRead).await?;
         let id = WebhookId::parse(id).map_err(|_| Error::NotFound("webhook"))?;
         self.ports().webhooks.webhook(workspace.id, id).await?.ok_or(Error::NotFound("webhook"))?;
         Ok(self.ports().webhooks.deliveries(id, 100).await?)

@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{App, Caller, HandleOutcome, IssueRequest, request_hash};
+use crate::auth::{Actor, Grant, Role, Scope};
 use crate::ids::{IdempotencyKey, WorkspaceSlug};
 use crate::ports::QueueName;
 use crate::{Error, Result};
@@ -90,7 +91,12 @@ impl App {
         let Ok(request) = serde_json::from_value::<IssueRequest>(message.request) else {
             return drop_message("`request` is not an issuance request");
         };
-        let caller = Caller { organization_id: workspace.organization_id };
+        // The integration acts as an issuer of this one workspace.
+        let caller = Caller {
+            organization_id: workspace.organization_id,
+            actor: Actor::System("inbound-events".into()),
+            grants: vec![Grant { scope: Scope::Workspace(workspace.id), role: Role::Issuer }],
+        };
         match self.issue(&caller, slug.as_str(), request, Some((key, hash))).await {
             Ok(issued) => {
                 tracing::info!(
@@ -118,7 +124,9 @@ impl App {
                 tracing::warn!(workspace = slug.as_str(), what, "dropping an inbound event");
                 Ok(HandleOutcome::Done)
             }
-            Err(Error::Unauthorized(_) | Error::TooLarge(_)) => drop_message("refused"),
+            Err(Error::Unauthorized(_) | Error::Forbidden(_) | Error::TooLarge(_)) => {
+                drop_message("refused")
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! The use cases. [`App`] is a cheap handle (clone it freely) over the ports and settings;
 //! each use case is one method, grouped by concern in the submodules.
 
+mod access;
 mod bulk;
 mod credentials_api;
 mod events;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+pub use access::{ApiKeyView, NewApiKey};
 pub use bulk::{BulkReport, parse_bulk_csv, parse_bulk_json};
 pub use credentials_api::{EvidenceInput, IssueRequest, Issued, RecipientInput};
 pub use events::HandleOutcome;
@@ -23,6 +25,7 @@ pub use public::{PublicCredential, Verification};
 pub use templates::{AlignmentInput, TemplateInput, TemplatePatch};
 pub use workspaces::{IssuerInput, NewWorkspace};
 
+use crate::auth::{Actor, Grant, Role, Scope};
 use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
@@ -115,11 +118,8 @@ impl Settings {
     }
 }
 
-/// Who is calling: the organization an API key belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    pub organization_id: OrganizationId,
-}
+/// Who is calling: an authenticated principal of one organization, with its grants.
+pub type Caller = crate::auth::Principal;
 
 /// The application.
 #[derive(Clone)]
@@ -198,15 +198,21 @@ impl App {
             name: "Default organization".into(),
             created_at: now,
         };
-        let record = ApiKeyRecord {
-            id: ApiKeyId::generate(),
-            organization_id: organization.id,
-            prefix: key_prefix(&key),
-            hash: hash_key(&key),
-            created_at: now,
-        };
+        let record = owner_key(&key, organization.id, "bootstrap owner key", now);
         let created = self.ports().organizations.bootstrap(&organization, &record).await?;
         Ok((created && generated).then_some(key))
+    }
+
+    /// Creates another organization with an owner API key, and returns both (the key is
+    /// shown this once). For the operator of the deployment, not an API route.
+    pub async fn create_organization(&self, name: &str) -> Result<(Organization, String)> {
+        let name = crate::ids::text("name", name, 200)?;
+        let key = format!("obk_{}", random_token(32)?);
+        let now = self.ports().clock.now();
+        let organization = Organization { id: OrganizationId::generate(), name, created_at: now };
+        let record = owner_key(&key, organization.id, "owner key", now);
+        self.ports().organizations.insert_organization(&organization, &record).await?;
+        Ok((organization, key))
     }
 
     /// The caller behind a bearer API key.
@@ -222,11 +228,25 @@ impl App {
             .await?
             .ok_or_else(unauthorized)?;
         // Compare digests, not keys: the comparison time says nothing about the key.
-        if record.hash.as_bytes() == hash_key(key).as_bytes() {
-            Ok(Caller { organization_id: record.organization_id })
-        } else {
-            Err(unauthorized())
+        if record.hash.as_bytes() != hash_key(key).as_bytes() {
+            return Err(unauthorized());
         }
+        let now = self.ports().clock.now();
+        if record.revoked_at.is_some() {
+            return Err(Error::Unauthorized("this API key was revoked".into()));
+        }
+        if record.expires_at.is_some_and(|expires| expires <= now) {
+            return Err(Error::Unauthorized("this API key has expired".into()));
+        }
+        // Last use is kept to the minute, so a busy key does not write on every request.
+        if record.last_used_at.is_none_or(|last| now - last >= chrono::Duration::minutes(1)) {
+            self.ports().organizations.touch_api_key(&record.prefix, now).await?;
+        }
+        Ok(Caller {
+            organization_id: record.organization_id,
+            actor: Actor::ApiKey(record.id),
+            grants: vec![record.grant],
+        })
     }
 
     /// Whether the store answers.
@@ -234,6 +254,39 @@ impl App {
         self.ports().organizations.organization(OrganizationId(uuid::Uuid::nil())).await?;
         Ok(())
     }
+}
+
+/// The stored record of a new API key: never the key, only its prefix and digest.
+fn key_record(
+    key: &str,
+    organization: OrganizationId,
+    name: &str,
+    grant: Grant,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: ApiKeyId::generate(),
+        organization_id: organization,
+        prefix: key_prefix(key),
+        hash: hash_key(key),
+        created_at: now,
+        name: name.to_owned(),
+        grant,
+        expires_at,
+        revoked_at: None,
+        last_used_at: None,
+    }
+}
+
+fn owner_key(
+    key: &str,
+    organization: OrganizationId,
+    name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiKeyRecord {
+    let grant = Grant { scope: Scope::Organization, role: Role::OrganizationOwner };
+    key_record(key, organization, name, grant, None, now)
 }
 
 fn key_prefix(key: &str) -> String {

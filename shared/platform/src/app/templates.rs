@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use super::{App, Caller};
+use crate::auth::Permission;
 use crate::ids::{HttpUrl, TemplateId, text};
 use crate::model::{Template, TemplateAlignment};
 use crate::{Error, Result};
@@ -158,7 +159,7 @@ impl App {
         slug: &str,
         input: TemplateInput,
     ) -> Result<Template> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::TemplateWrite).await?;
         let now = self.ports().clock.now();
         let template = Template {
             id: TemplateId::generate(),
@@ -181,14 +182,14 @@ impl App {
 
     /// The template `id` of the caller's workspace `slug`.
     pub async fn template(&self, caller: &Caller, slug: &str, id: &str) -> Result<Template> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::TemplateRead).await?;
         let id = TemplateId::parse(id).map_err(|_| Error::NotFound("template"))?;
         self.ports().templates.template(workspace.id, id).await?.ok_or(Error::NotFound("template"))
     }
 
     /// The templates of the caller's workspace `slug`.
     pub async fn templates(&self, caller: &Caller, slug: &str) -> Result<Vec<Template>> {
-        let workspace = self.workspace(caller, slug).await?;
+        let workspace = self.workspace(caller, slug, Permission::TemplateRead).await?;
         Ok(self.ports().templates.templates(workspace.id).await?)
     }
 
@@ -200,7 +201,14 @@ impl App {
         id: &str,
         patch: TemplatePatch,
     ) -> Result<Template> {
-        let current = self.template(caller, slug, id).await?;
+        let workspace = self.workspace(caller, slug, Permission::TemplateWrite).await?;
+        let id = TemplateId::parse(id).map_err(|_| Error::NotFound("template"))?;
+        let current = self
+            .ports()
+            .templates
+            .template(workspace.id, id)
+            .await?
+            .ok_or(Error::NotFound("template"))?;
         let mut next = current.clone();
         if let Some(name) = patch.name {
             next.name = text("name", &name, 200)?;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{App, Caller};
+use crate::auth::Permission;
 use crate::ids::{Email, HttpUrl, WorkspaceId, WorkspaceSlug, text};
 use crate::model::{IssuerProfile, Workspace};
 use crate::{Error, Result};
@@ -36,6 +37,7 @@ impl App {
         caller: &Caller,
         input: NewWorkspace,
     ) -> Result<Workspace> {
+        self.authorize_organization(caller, Permission::WorkspaceCreate)?;
         let slug = WorkspaceSlug::parse(&input.slug)?;
         let name = text("name", &input.name, 200)?;
         let issuer = IssuerProfile {
@@ -85,18 +87,10 @@ impl App {
         Ok(workspace)
     }
 
-    /// The caller's workspaces.
+    /// The workspaces of the caller's organization it may see (`workspace_read`).
     pub async fn workspaces(&self, caller: &Caller) -> Result<Vec<Workspace>> {
-        Ok(self.ports().workspaces.workspaces(caller.organization_id).await?)
-    }
-
-    /// The caller's workspace `slug`; another organization's is not found.
-    pub async fn workspace(&self, caller: &Caller, slug: &str) -> Result<Workspace> {
-        let slug = WorkspaceSlug::parse(slug).map_err(|_| Error::NotFound("workspace"))?;
-        match self.ports().workspaces.workspace_by_slug(&slug).await? {
-            Some(workspace) if workspace.organization_id == caller.organization_id => Ok(workspace),
-            _ => Err(Error::NotFound("workspace")),
-        }
+        let all = self.ports().workspaces.workspaces(caller.organization_id).await?;
+        Ok(all.into_iter().filter(|w| caller.may(Permission::WorkspaceRead, Some(w.id))).collect())
     }
 
     /// The public DID document of workspace `slug`: every key, current and retired.
