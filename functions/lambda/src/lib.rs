@@ -130,7 +130,21 @@ pub(crate) fn error_detail(error: &platform::Error) -> String {
 /// Serves `router` (one of `platform_http`'s) to API Gateway HTTP API requests (payload
 /// format 2.0) until the Lambda runtime stops.
 pub async fn run_http(router: axum::Router) -> Result<(), Error> {
-    lambda_http::run(router).await
+    lambda_http::run(router.layer(axum::middleware::map_request(with_client_address))).await
+}
+
+/// The client's address from API Gateway's request context, for the audit log.
+async fn with_client_address(mut request: axum::extract::Request) -> axum::extract::Request {
+    use lambda_http::RequestExt as _;
+    use lambda_http::request::RequestContext;
+    let address = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    if let Some(address) = address {
+        request.extensions_mut().insert(platform_http::ClientAddress(address));
+    }
+    request
 }
 
 #[cfg(test)]

@@ -186,7 +186,8 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server> {
     let router = platform_http::router(app);
     let mut http_stopped = stopped;
     let http = tokio::spawn(async move {
-        axum::serve(listener, router)
+        // The peer address goes into the audit log.
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = http_stopped.wait_for(|stop| *stop).await;
             })

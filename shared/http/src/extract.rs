@@ -203,6 +203,10 @@ impl FromRequestParts<App> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        // Already authenticated by the audit middleware: not twice.
+        if let Some(crate::audit::Authenticated(caller)) = parts.extensions.get() {
+            return Ok(Self(caller.clone()));
+        }
         let key = bearer_token(&parts.headers).ok_or_else(|| {
             ApiError::new(
                 Problem::Unauthorized,
@@ -214,7 +218,7 @@ impl FromRequestParts<App> for Authed {
 }
 
 /// The token of an `Authorization: Bearer …` header (the scheme is case-insensitive).
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

@@ -13,6 +13,7 @@
 //! `application/problem+json` response in one place ([`error::ApiError`]). This crate knows
 //! nothing of the adapters behind the `App`.
 
+mod audit;
 pub mod badge;
 pub mod error;
 pub mod extract;
@@ -34,6 +35,7 @@ use platform::App;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use audit::ClientAddress;
 pub use error::{ApiError, Problem};
 pub use transport::ReqwestTransport;
 
@@ -50,12 +52,12 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' ht
 
 /// The management routes (API key): workspaces, templates, webhooks, bulk issuance.
 pub fn management_router(app: App) -> Router {
-    finish(management::routes(), app)
+    finish(audited(management::routes().merge(audit::routes()), &app), app)
 }
 
 /// The issuance routes (API key): credentials and their status.
 pub fn issuance_router(app: App) -> Router {
-    finish(issuance::routes(), app)
+    finish(audited(issuance::routes(), &app), app)
 }
 
 /// The public routes: verification page, downloads, DID documents, status lists, verify,
@@ -66,11 +68,13 @@ pub fn public_router(app: App) -> Router {
 
 /// Every route: what the local server serves.
 pub fn router(app: App) -> Router {
-    finish(all_routes(), app)
+    let authenticated = management::routes().merge(audit::routes()).merge(issuance::routes());
+    finish(audited(authenticated, &app).merge(public::routes()), app)
 }
 
-fn all_routes() -> Router<App> {
-    management::routes().merge(issuance::routes()).merge(public::routes())
+/// The authenticated routes with the audit middleware (see [`audit`]).
+fn audited(routes: Router<App>, app: &App) -> Router<App> {
+    routes.route_layer(axum::middleware::from_fn_with_state(app.clone(), audit::record))
 }
 
 /// Adds what every router has: problem+json fallbacks for unknown routes and wrong methods,
@@ -143,8 +147,12 @@ mod tests {
     #[test]
     fn every_route_string_is_valid() {
         // Building the routers panics on bad path syntax (`:param`) or overlapping routes.
-        let _ = with_common_layers(all_routes());
-        let _ = with_common_layers(management::routes());
+        let all = management::routes()
+            .merge(audit::routes())
+            .merge(issuance::routes())
+            .merge(public::routes());
+        let _ = with_common_layers(all);
+        let _ = with_common_layers(management::routes().merge(audit::routes()));
         let _ = with_common_layers(issuance::routes());
         let _ = with_common_layers(public::routes());
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::{AuditDraft, AuditEntry, AuditHash};
 use crate::ids::{
     ApiKeyId, BulkJobId, CredentialId, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId,
     WorkspaceId, WorkspaceSlug,
@@ -249,6 +250,27 @@ pub trait BulkStore: Send + Sync {
     ) -> PortResult<bool>;
     /// The failed rows of a job: `(row, reason)`, in row order.
     async fn bulk_errors(&self, job: BulkJobId) -> PortResult<Vec<(u32, String)>>;
+}
+
+/// The audit log: one hash chain per organization.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Seals `draft` onto its organization's chain, right after the current head (or
+    /// [`GENESIS`](crate::audit::GENESIS) for the first), stores it and moves the head, all
+    /// atomically: concurrent appends each get their own place, and none is lost. Returns the
+    /// sealed entry.
+    async fn append_audit(&self, draft: AuditDraft) -> PortResult<AuditEntry>;
+    /// The entries of `organization` in chain order, from position `from` (0-based), at most
+    /// `limit`.
+    async fn audit_entries(
+        &self,
+        organization: OrganizationId,
+        from: u64,
+        limit: usize,
+    ) -> PortResult<Vec<AuditEntry>>;
+    /// The organization's head: how many entries its chain has, and the last one's hash
+    /// ([`GENESIS`](crate::audit::GENESIS) and 0 when it has none).
+    async fn audit_head(&self, organization: OrganizationId) -> PortResult<(u64, AuditHash)>;
 }
 
 /// Events waiting to be fanned out to webhooks.

@@ -186,6 +186,9 @@ fn routes() -> Vec<Route> {
             Workspace,
         ),
         route(Method::POST, "/v1/api-keys/{fresh_key}/revoke", none, ApiKeysManage, Workspace),
+        route(Method::GET, "/v1/audit", none, AuditRead, Organization),
+        route(Method::GET, "/v1/audit/export", none, AuditRead, Organization),
+        route(Method::GET, "/v1/audit/verify", none, AuditRead, Organization),
     ]
 }
 
@@ -200,7 +203,14 @@ struct Deployment {
     base: String,
     client: reqwest::Client,
     other_owner: String,
+    store: Store,
     _resources: Box<dyn std::any::Any + Send>,
+}
+
+/// Where the deployment keeps its records, to alter them behind the platform's back.
+enum Store {
+    Sqlite(std::path::PathBuf),
+    Dynamo(aws_sdk_dynamodb::Client, String),
 }
 
 /// A workspace with one of each thing a route needs.
@@ -213,7 +223,7 @@ struct Fixture {
 }
 
 impl Deployment {
-    async fn start(ports: Ports, resources: Box<dyn std::any::Any + Send>) -> Self {
+    async fn start(ports: Ports, store: Store, resources: Box<dyn std::any::Any + Send>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = App::new(ports, Settings::new(base.parse().unwrap()));
@@ -221,11 +231,15 @@ impl Deployment {
         let (_, other_owner) = app.create_organization("Other").await.unwrap();
         let router = platform_http::router(app.clone());
         tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let _ = axum::serve(listener, service).await;
         });
-        let client =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { app, base, client, other_owner, _resources: resources }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("access-test/1.0")
+            .build()
+            .unwrap();
+        Self { app, base, client, other_owner, store, _resources: resources }
     }
 
     async fn call(
@@ -650,7 +664,7 @@ async fn each_role_is_held_to_its_limits(deployment: Deployment) {
 fn every_authenticated_route_has_a_permission() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/http/src");
     let mut declared = BTreeSet::new();
-    for file in ["management.rs", "issuance.rs"] {
+    for file in ["management.rs", "issuance.rs", "audit.rs"] {
         let source = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
         for segment in source.split(".route(").skip(1) {
             let path = segment.split('"').nth(1).unwrap().to_owned();
@@ -692,7 +706,8 @@ async fn embedded() -> Deployment {
     let adapters = embedded::Embedded::open(dir.path(), Arc::new(embedded::SystemClock)).unwrap();
     let transport = platform_http::ReqwestTransport::new(false, Duration::from_secs(5)).unwrap();
     let ports = adapters.ports(Arc::new(transport));
-    Deployment::start(ports, Box::new((dir, adapters))).await
+    let store = Store::Sqlite(dir.path().join(embedded::DATABASE_FILE));
+    Deployment::start(ports, store, Box::new((dir, adapters))).await
 }
 
 async fn aws() -> Deployment {
@@ -703,9 +718,10 @@ async fn aws() -> Deployment {
         platform_aws::provision::provision(&sdk, &prefix, platform_aws::provision::Signing::Kms, 5)
             .await
             .unwrap();
+    let store = Store::Dynamo(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
     let aws = platform_aws::Aws::connect(config, &sdk, Arc::new(embedded::SystemClock));
     let transport = platform_http::ReqwestTransport::new(false, Duration::from_secs(5)).unwrap();
-    Deployment::start(aws.ports(Arc::new(transport)), Box::new(())).await
+    Deployment::start(aws.ports(Arc::new(transport)), store, Box::new(())).await
 }
 
 macro_rules! on_both {
@@ -725,8 +741,166 @@ macro_rules! on_both {
     };
 }
 
+/// Each audited call leaves exactly one entry, with its actor, address and user agent; an
+/// edited or a deleted entry makes verification fail and name where.
+async fn every_call_leaves_one_audit_entry_and_tampering_is_found(deployment: Deployment) {
+    let d = &deployment;
+    let alpha = d.fixture(OWNER_TOKEN, "alpha").await;
+    let (issuer, issuer_id) = d.key(OWNER_TOKEN, Role::Issuer, Some("alpha")).await;
+    let issue = json!({"template_id": alpha.template,
+        "recipient": {"email": "ada@example.com", "name": "Ada"}});
+    let issued = d
+        .ok(
+            &issuer,
+            Method::POST,
+            "/v1/workspaces/alpha/credentials",
+            Some(Body::Json(issue.clone())),
+        )
+        .await;
+    let id = issued["id"].as_str().unwrap().to_owned();
+    let revoke = format!("/v1/workspaces/alpha/credentials/{id}/revoke");
+    d.ok(&issuer, Method::POST, &revoke, Some(Body::Json(json!({"reason": "error"})))).await;
+    let (status, _) =
+        d.call(&issuer, Method::POST, &revoke, Some(Body::Json(json!({"reason": "again"})))).await;
+    assert_eq!(status, 409);
+    d.ok(&issuer, Method::GET, &format!("/v1/workspaces/alpha/credentials/{id}"), None).await;
+    d.ok(&issuer, Method::GET, "/v1/workspaces/alpha/templates", None).await; // no personal data
+    let (status, _) = d
+        .call(
+            &issuer,
+            Method::POST,
+            "/v1/workspaces",
+            Some(Body::Json(json!({
+        "slug": "nope", "name": "N", "issuer": {"name": "N"}}))),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    let actor = format!("api_key:{issuer_id}");
+    let listed = d.ok(OWNER_TOKEN, Method::GET, &format!("/v1/audit?actor={actor}"), None).await;
+    let entries = listed["items"].as_array().unwrap();
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("credential.issue", "success"),
+            ("credential.revoke", "success"),
+            ("credential.revoke", "failed"),
+            ("credential.read", "success"),
+            ("workspace.create", "denied"),
+        ]
+    );
+    for entry in entries {
+        assert_eq!(entry["ip"], "127.0.0.1", "{entry}");
+        assert_eq!(entry["user_agent"], "access-test/1.0", "{entry}");
+        assert_eq!(entry["actor"], actor.as_str());
+    }
+    assert_eq!(entries[0]["target"], id.as_str(), "a creation's target is what it created");
+    assert_eq!(entries[1]["target"], id.as_str());
+    assert!(entries[0]["workspace"].is_string(), "{}", entries[0]);
+    // Filters.
+    let denied =
+        d.ok(OWNER_TOKEN, Method::GET, "/v1/audit?outcome=denied&workspace=alpha", None).await;
+    assert!(denied["items"].as_array().unwrap().iter().all(|e| e["outcome"] == "denied"));
+    let (status, text) = d.call(OWNER_TOKEN, Method::GET, "/v1/audit?outcome=maybe", None).await;
+    assert_eq!(status, 400, "{text}");
+
+    // Intact, online and offline.
+    let verdict = d.ok(OWNER_TOKEN, Method::GET, "/v1/audit/verify", None).await;
+    assert_eq!(verdict["intact"], true, "{verdict}");
+    let (status, export) = d.call(OWNER_TOKEN, Method::GET, "/v1/audit/export", None).await;
+    assert_eq!(status, 200);
+    let summary = platform::audit::verify_jsonl(export.as_bytes()).unwrap();
+    assert!(summary.entries >= 10, "{summary:?}");
+    let lines: Vec<Value> = export.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let organization = lines[0]["organization"].as_str().unwrap().to_owned();
+
+    // Edit the third entry: found at that position, by id.
+    let edited = 2;
+    let mut changed = lines[edited].clone();
+    changed["action"] = json!("credential.read");
+    d.store.put_entry(&organization, edited, &changed).await;
+    let verdict = d.ok(OWNER_TOKEN, Method::GET, "/v1/audit/verify", None).await;
+    assert_eq!(verdict["intact"], false, "{verdict}");
+    assert_eq!(verdict["problem"]["position"], edited, "{verdict}");
+    assert_eq!(verdict["problem"]["id"], lines[edited]["id"], "{verdict}");
+    assert!(verdict["problem"]["reason"].as_str().unwrap().contains("altered"), "{verdict}");
+    // Put it back and delete the fifth instead: the sixth no longer follows its predecessor.
+    d.store.put_entry(&organization, edited, &lines[edited]).await;
+    assert_eq!(d.ok(OWNER_TOKEN, Method::GET, "/v1/audit/verify", None).await["intact"], true);
+    d.store.delete_entry(&organization, 4).await;
+    let verdict = d.ok(OWNER_TOKEN, Method::GET, "/v1/audit/verify", None).await;
+    assert_eq!(verdict["intact"], false, "{verdict}");
+    assert_eq!(verdict["problem"]["id"], lines[5]["id"], "{verdict}");
+    assert!(verdict["problem"]["reason"].as_str().unwrap().contains("previous"), "{verdict}");
+}
+
+impl Store {
+    /// Replaces the stored entry at `position` of the organization's chain.
+    async fn put_entry(&self, organization: &str, position: usize, entry: &Value) {
+        match self {
+            Self::Sqlite(path) => {
+                let connection = rusqlite::Connection::open(path).unwrap();
+                let changed = connection
+                    .execute(
+                        "UPDATE audit_log SET entry = ?1 WHERE organization_id = ?2 AND position = ?3",
+                        rusqlite::params![entry.to_string(), organization, i64::try_from(position).unwrap()],
+                    )
+                    .unwrap();
+                assert_eq!(changed, 1);
+            }
+            Self::Dynamo(client, table) => {
+                use aws_sdk_dynamodb::types::AttributeValue;
+                client
+                    .update_item()
+                    .table_name(table)
+                    .key("PK", AttributeValue::S(format!("AUDIT#{organization}")))
+                    .key("SK", AttributeValue::S(format!("E#{position:012}")))
+                    .update_expression("SET #doc = :doc")
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_names("#doc", "doc")
+                    .expression_attribute_values(":doc", AttributeValue::S(entry.to_string()))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Deletes the stored entry at `position`.
+    async fn delete_entry(&self, organization: &str, position: usize) {
+        match self {
+            Self::Sqlite(path) => {
+                let connection = rusqlite::Connection::open(path).unwrap();
+                let deleted = connection
+                    .execute(
+                        "DELETE FROM audit_log WHERE organization_id = ?1 AND position = ?2",
+                        rusqlite::params![organization, i64::try_from(position).unwrap()],
+                    )
+                    .unwrap();
+                assert_eq!(deleted, 1);
+            }
+            Self::Dynamo(client, table) => {
+                use aws_sdk_dynamodb::types::AttributeValue;
+                client
+                    .delete_item()
+                    .table_name(table)
+                    .key("PK", AttributeValue::S(format!("AUDIT#{organization}")))
+                    .key("SK", AttributeValue::S(format!("E#{position:012}")))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
 on_both!(
     the_matrix_holds,
     keys_are_limited_revocable_and_never_grant_more,
-    each_role_is_held_to_its_limits
+    each_role_is_held_to_its_limits,
+    every_call_leaves_one_audit_entry_and_tampering_is_found,
 );

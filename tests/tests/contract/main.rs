@@ -18,6 +18,7 @@
 
 mod fixtures;
 
+mod audit;
 mod bulk;
 mod credentials;
 mod keys;
@@ -245,6 +246,10 @@ macro_rules! contract_suite {
                 a_chunk_recorded_again_writes_nothing_and_does_not_complete_again,
                 a_chunk_row_whose_key_was_used_is_recorded_with_the_first_credential,
                 a_chunk_row_recorded_before_keeps_its_outcome_and_writes_no_credential,
+            }
+            audit {
+                appended_entries_form_a_chain_per_organization_with_its_head,
+                concurrent_appends_all_land_on_one_unbroken_chain,
             }
             outbox {
                 appended_events_are_pending_oldest_first_until_dispatched,

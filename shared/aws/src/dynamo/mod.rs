@@ -35,6 +35,7 @@
 //!
 //! Layout: helpers here, one submodule per group of ports.
 
+mod audit;
 mod bulk;
 mod credentials;
 mod events;

@@ -21,6 +21,7 @@
 //! queue; ids as hyphenated UUID text, which sorts like the UUID (so UUID v7 ids sort by
 //! creation).
 
+mod audit;
 mod bulk;
 mod credentials;
 mod events;

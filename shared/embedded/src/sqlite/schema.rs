@@ -175,6 +175,22 @@ CREATE INDEX dead_letters_by_queue ON dead_letters (queue, dead_at);
 ALTER TABLE api_keys ADD COLUMN record TEXT;
 ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
 "#,
+    r#"
+-- 3: the audit log, one hash chain per organization. `entry` is the sealed entry as JSON;
+-- `audit_heads` is the head of each chain, moved in the same transaction as each append.
+CREATE TABLE audit_log (
+    organization_id  TEXT NOT NULL,
+    position         INTEGER NOT NULL,
+    entry            TEXT NOT NULL,
+    PRIMARY KEY (organization_id, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE audit_heads (
+    organization_id  TEXT PRIMARY KEY,
+    entries          INTEGER NOT NULL,
+    hash             TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// Applies the migrations the database has not seen yet.

@@ -2,6 +2,7 @@
 //! each use case is one method, grouped by concern in the submodules.
 
 mod access;
+mod audit_log;
 mod bulk;
 mod credentials_api;
 mod events;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 pub use access::{ApiKeyView, NewApiKey};
+pub use audit_log::{AuditCall, AuditFilter, AuditProblem, AuditVerification};
 pub use bulk::{BulkReport, parse_bulk_csv, parse_bulk_json};
 pub use credentials_api::{EvidenceInput, IssueRequest, Issued, RecipientInput};
 pub use events::HandleOutcome;
@@ -29,8 +31,8 @@ use crate::auth::{Actor, Grant, Role, Scope};
 use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
-    BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue, StatusListStore,
-    TemplateStore, Vault, WebhookStore, WebhookTransport, WorkspaceStore,
+    AuditStore, BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue,
+    StatusListStore, TemplateStore, Vault, WebhookStore, WebhookTransport, WorkspaceStore,
 };
 use crate::{Error, Result};
 
@@ -64,6 +66,7 @@ pub struct Ports {
     pub credentials: Arc<dyn CredentialStore>,
     pub status_lists: Arc<dyn StatusListStore>,
     pub bulk: Arc<dyn BulkStore>,
+    pub audit: Arc<dyn AuditStore>,
     pub outbox: Arc<dyn Outbox>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub queue: Arc<dyn Queue>,
