@@ -101,6 +101,19 @@ pub fn settings_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::
         })?;
         settings.webhook_backoff = Duration::from_millis(ms);
     }
+    let per_minute = |name: &str, default: u32| -> anyhow::Result<u32> {
+        match lookup(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(text) => text.trim().parse().with_context(|| {
+                format!("{name} must be a number of requests a minute, not `{text}`")
+            }),
+        }
+    };
+    let defaults = settings.rate_limits;
+    settings.rate_limits.public_per_minute =
+        per_minute("BADGES_RATE_LIMIT_PUBLIC", defaults.public_per_minute)?;
+    settings.rate_limits.api_key_per_minute =
+        per_minute("BADGES_RATE_LIMIT_API_KEY", defaults.api_key_per_minute)?;
     Ok(settings)
 }
 
@@ -174,6 +187,24 @@ mod tests {
             assert!(settings_from_lookup(env(&[("BADGES_PUBLIC_URL", bad)])).is_err(), "{bad}");
         }
         assert!(settings_from_lookup(env(&[])).is_err());
+    }
+
+    #[test]
+    fn rate_limits_are_read_with_their_defaults() {
+        let origin = ("BADGES_PUBLIC_URL", "https://x.example");
+        let settings = settings_from_lookup(env(&[origin])).unwrap();
+        assert_eq!(settings.rate_limits, platform::RateLimits::default());
+        let settings = settings_from_lookup(env(&[
+            origin,
+            ("BADGES_RATE_LIMIT_PUBLIC", "0"),
+            ("BADGES_RATE_LIMIT_API_KEY", " 50 "),
+        ]))
+        .unwrap();
+        assert_eq!(settings.rate_limits.public_per_minute, 0);
+        assert_eq!(settings.rate_limits.api_key_per_minute, 50);
+        let error =
+            settings_from_lookup(env(&[origin, ("BADGES_RATE_LIMIT_PUBLIC", "lots")])).unwrap_err();
+        assert!(error.to_string().contains("BADGES_RATE_LIMIT_PUBLIC"), "{error}");
     }
 
     #[test]

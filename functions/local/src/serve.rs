@@ -41,6 +41,12 @@ pub struct ServeArgs {
     /// How often the expiry schedule runs, in seconds.
     #[arg(long, env = "BADGES_EXPIRY_INTERVAL_SECS", default_value_t = 60)]
     pub expiry_interval_secs: u64,
+    /// Requests a minute per client address on the public routes (0: no limit).
+    #[arg(long, env = "BADGES_RATE_LIMIT_PUBLIC", default_value_t = 600)]
+    pub rate_limit_public: u32,
+    /// Requests a minute per API key (0: no limit).
+    #[arg(long, env = "BADGES_RATE_LIMIT_API_KEY", default_value_t = 1200)]
+    pub rate_limit_api_key: u32,
 }
 
 /// Validated configuration.
@@ -55,6 +61,8 @@ pub struct Config {
     pub allow_internal_webhooks: bool,
     pub webhook_backoff: Duration,
     pub expiry_interval: Duration,
+    /// Requests a minute per client address (public routes) and per API key.
+    pub rate_limits: platform::RateLimits,
 }
 
 impl ServeArgs {
@@ -74,6 +82,10 @@ impl ServeArgs {
             allow_internal_webhooks: self.allow_internal_webhooks,
             webhook_backoff: Duration::from_millis(self.webhook_backoff_ms),
             expiry_interval: Duration::from_secs(self.expiry_interval_secs),
+            rate_limits: platform::RateLimits {
+                public_per_minute: self.rate_limit_public,
+                api_key_per_minute: self.rate_limit_api_key,
+            },
         })
     }
 }
@@ -147,6 +159,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Server> {
     let mut settings = Settings::new(public_url.clone());
     settings.webhook_backoff = config.webhook_backoff;
     settings.allow_internal_webhooks = config.allow_internal_webhooks;
+    settings.rate_limits = config.rate_limits;
     let app = App::new(store.ports(transport), settings);
 
     let generated_token = app

@@ -35,6 +35,8 @@ pub enum Problem {
     MethodNotAllowed,
     /// The request conflicts with the current state (409).
     Conflict,
+    /// Too many requests for the caller's rate limit (429).
+    RateLimited,
     /// The body is larger than the route accepts (413).
     PayloadTooLarge,
     /// The body's `Content-Type` is not one the route accepts (415).
@@ -53,6 +55,7 @@ impl Problem {
             Self::MalformedBody => "malformed-body",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate-limited",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict => "conflict",
@@ -69,6 +72,7 @@ impl Problem {
             Self::Validation | Self::MalformedBody => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -86,6 +90,7 @@ impl Problem {
             Self::MalformedBody => "Malformed request body",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden => "Forbidden",
+            Self::RateLimited => "Too many requests",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict",

@@ -22,6 +22,7 @@ pub mod jwks;
 mod management;
 pub mod page;
 mod public;
+pub mod ratelimit;
 pub mod transport;
 pub mod views;
 
@@ -63,18 +64,34 @@ pub fn issuance_router(app: App) -> Router {
 /// The public routes: verification page, downloads, DID documents, status lists, verify,
 /// health, stylesheet.
 pub fn public_router(app: App) -> Router {
-    finish(public::routes(), app)
+    finish(limited_public(public::routes(), &app), app)
 }
 
 /// Every route: what the local server serves.
 pub fn router(app: App) -> Router {
     let authenticated = management::routes().merge(audit::routes()).merge(issuance::routes());
-    finish(audited(authenticated, &app).merge(public::routes()), app)
+    finish(audited(authenticated, &app).merge(limited_public(public::routes(), &app)), app)
 }
 
-/// The authenticated routes with the audit middleware (see [`audit`]).
+/// The authenticated routes with the audit middleware (see [`audit`]) and, before it, the
+/// rate limit per API key.
 fn audited(routes: Router<App>, app: &App) -> Router<App> {
-    routes.route_layer(axum::middleware::from_fn_with_state(app.clone(), audit::record))
+    let limiter = ratelimit::RateLimiter::new(
+        ratelimit::Policy::ApiKey,
+        app.settings().rate_limits.api_key_per_minute,
+    );
+    routes
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), audit::record))
+        .route_layer(axum::middleware::from_fn_with_state(limiter, ratelimit::limit))
+}
+
+/// The public routes with the rate limit per client address.
+fn limited_public(routes: Router<App>, app: &App) -> Router<App> {
+    let limiter = ratelimit::RateLimiter::new(
+        ratelimit::Policy::Public,
+        app.settings().rate_limits.public_per_minute,
+    );
+    routes.route_layer(axum::middleware::from_fn_with_state(limiter, ratelimit::limit))
 }
 
 /// Adds what every router has: problem+json fallbacks for unknown routes and wrong methods,

@@ -20,5 +20,5 @@ pub mod model;
 pub mod ports;
 pub mod webhooks;
 
-pub use app::{App, Ports, Settings};
+pub use app::{App, Ports, RateLimits, Settings};
 pub use error::{Error, Result};

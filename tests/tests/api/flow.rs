@@ -158,7 +158,9 @@ async fn suspension_is_reflected_on_the_page_and_in_the_list_and_can_be_lifted()
 
 #[tokio::test]
 async fn a_credential_past_valid_until_shows_expired_at_once_and_the_schedule_marks_it() {
-    let app = spawn_app_with(Options { expiry_interval: Duration::from_secs(1) }).await;
+    let app =
+        spawn_app_with(Options { expiry_interval: Duration::from_secs(1), ..Options::default() })
+            .await;
     let template = app.workspace_with_template("acme").await;
     let until = (chrono::Utc::now() + chrono::Duration::seconds(2))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

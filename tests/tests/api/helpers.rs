@@ -22,11 +22,15 @@ pub struct TestApp {
 /// Options of a test server.
 pub struct Options {
     pub expiry_interval: Duration,
+    pub rate_limits: platform::RateLimits,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { expiry_interval: Duration::from_secs(3600) }
+        Self {
+            expiry_interval: Duration::from_secs(3600),
+            rate_limits: platform::RateLimits::default(),
+        }
     }
 }
 
@@ -49,6 +53,7 @@ async fn start(data_dir: tempfile::TempDir, options: Options) -> TestApp {
         allow_internal_webhooks: true,
         webhook_backoff: Duration::from_millis(200),
         expiry_interval: options.expiry_interval,
+        rate_limits: options.rate_limits,
     };
     let server = badges::serve::start(config, listener).await.unwrap();
     let base = server.public_url.as_str().trim_end_matches('/').to_owned();

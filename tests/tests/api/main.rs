@@ -9,4 +9,5 @@ mod conformance;
 mod errors;
 mod flow;
 mod helpers;
+mod limits;
 mod webhooks;

@@ -93,6 +93,23 @@ pub struct Settings {
     pub webhook_max_attempts: u32,
     /// Whether webhooks may target loopback, private and link-local addresses (tests, labs).
     pub allow_internal_webhooks: bool,
+    /// Requests a minute allowed per client address (public routes) and per API key.
+    pub rate_limits: RateLimits,
+}
+
+/// Requests allowed per minute; 0 turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Per client address, on the public routes (page, downloads, `POST /verify`, ...).
+    pub public_per_minute: u32,
+    /// Per API key, on the authenticated routes.
+    pub api_key_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { public_per_minute: 600, api_key_per_minute: 1200 }
+    }
 }
 
 impl Settings {
@@ -103,6 +120,7 @@ impl Settings {
             webhook_backoff: Duration::from_secs(5),
             webhook_max_attempts: 8,
             allow_internal_webhooks: false,
+            rate_limits: RateLimits::default(),
         }
     }
 
