@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use platform::App;
 use platform::app::{
-    ApiKeyView, NewApiKey, NewWorkspace, TemplateInput, TemplatePatch, parse_bulk_csv,
-    parse_bulk_json,
+    ApiKeyView, NewApiKey, NewWorkspace, OrganizationSummary, TemplateInput, TemplatePatch,
+    parse_bulk_csv, parse_bulk_json,
 };
 use platform::auth::Permission;
 use serde::Deserialize;
@@ -35,8 +35,16 @@ pub(crate) fn routes() -> Router<App> {
             post(submit_bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
         )
         .route("/v1/workspaces/{ws}/bulk-issuances/{job}", get(read_bulk))
+        .route("/v1/organization/summary", get(organization_summary))
         .route("/v1/api-keys", post(create_api_key).get(list_api_keys))
         .route("/v1/api-keys/{id}/revoke", post(revoke_api_key))
+}
+
+async fn organization_summary(
+    State(app): State<App>,
+    Authed(caller): Authed,
+) -> ApiResult<Json<OrganizationSummary>> {
+    Ok(Json(app.organization_summary(&caller).await?))
 }
 
 async fn create_api_key(

@@ -142,6 +142,40 @@ pub enum StatusKind {
     Expired,
 }
 
+/// How many credentials a workspace has in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialCounts {
+    pub active: u64,
+    pub suspended: u64,
+    pub revoked: u64,
+    pub expired: u64,
+}
+
+impl CredentialCounts {
+    /// Counts one more credential of `kind`.
+    pub fn add(&mut self, kind: StatusKind, count: u64) {
+        match kind {
+            StatusKind::Active => self.active += count,
+            StatusKind::Suspended => self.suspended += count,
+            StatusKind::Revoked => self.revoked += count,
+            StatusKind::Expired => self.expired += count,
+        }
+    }
+
+    /// Adds `other`'s counts.
+    pub fn absorb(&mut self, other: CredentialCounts) {
+        self.active += other.active;
+        self.suspended += other.suspended;
+        self.revoked += other.revoked;
+        self.expired += other.expired;
+    }
+
+    /// Every credential ever issued (none is ever deleted).
+    pub fn issued(&self) -> u64 {
+        self.active + self.suspended + self.revoked + self.expired
+    }
+}
+
 impl StatusKind {
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {

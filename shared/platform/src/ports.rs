@@ -16,9 +16,9 @@ use crate::ids::{
     WorkspaceId, WorkspaceSlug,
 };
 use crate::model::{
-    ApiKeyRecord, BulkJob, BulkRow, CredentialFilter, CredentialRecord, CredentialStatus, Delivery,
-    Event, IdempotencyRecord, Organization, RowOutcome, SigningKeyInfo, StatusKind, StatusListId,
-    Template, Webhook, Workspace,
+    ApiKeyRecord, BulkJob, BulkRow, CredentialCounts, CredentialFilter, CredentialRecord,
+    CredentialStatus, Delivery, Event, IdempotencyRecord, Organization, RowOutcome, SigningKeyInfo,
+    StatusKind, StatusListId, Template, Webhook, Workspace,
 };
 
 /// Adapter failures: unexpected, logged, never shown to clients.
@@ -145,6 +145,9 @@ pub trait CredentialStore: Send + Sync {
         new: &CredentialStatus,
         events: &[Event],
     ) -> PortResult<bool>;
+    /// How many credentials of `workspace` are in each status (on DynamoDB, from an
+    /// eventually consistent index).
+    async fn credential_counts(&self, workspace: WorkspaceId) -> PortResult<CredentialCounts>;
     /// Active or suspended credentials whose `valid_until` is at or before `now`, soonest
     /// first, at most `limit`.
     async fn expiring(&self, now: DateTime<Utc>, limit: usize)

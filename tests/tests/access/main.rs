@@ -186,6 +186,7 @@ fn routes() -> Vec<Route> {
             Workspace,
         ),
         route(Method::POST, "/v1/api-keys/{fresh_key}/revoke", none, ApiKeysManage, Workspace),
+        route(Method::GET, "/v1/organization/summary", none, OrganizationRead, Organization),
         route(Method::GET, "/v1/audit", none, AuditRead, Organization),
         route(Method::GET, "/v1/audit/export", none, AuditRead, Organization),
         route(Method::GET, "/v1/audit/verify", none, AuditRead, Organization),
@@ -898,7 +899,46 @@ impl Store {
     }
 }
 
+/// The organization summary adds up every workspace and lists every key with its role.
+async fn the_governance_summary_covers_every_workspace_and_member(deployment: Deployment) {
+    let d = &deployment;
+    let alpha = d.fixture(OWNER_TOKEN, "alpha").await;
+    d.fixture(OWNER_TOKEN, "beta").await;
+    d.fixture(&d.other_owner.clone(), "gamma").await;
+    // alpha: the fixture's credential and one more, revoked; beta: its fixture's.
+    let id = d.credential(OWNER_TOKEN, "alpha", &alpha.template).await;
+    let revoke = format!("/v1/workspaces/alpha/credentials/{id}/revoke");
+    d.ok(OWNER_TOKEN, Method::POST, &revoke, Some(Body::Json(json!({"reason": "r"})))).await;
+    let (auditor, _) = d.key(OWNER_TOKEN, Role::Auditor, None).await;
+    d.key(OWNER_TOKEN, Role::Designer, Some("beta")).await;
+    let summary = d.ok(&auditor, Method::GET, "/v1/organization/summary", None).await;
+    let workspaces = summary["workspaces"].as_array().unwrap();
+    let slugs: Vec<&str> = workspaces.iter().map(|w| w["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, ["alpha", "beta"], "{summary}");
+    assert_eq!(workspaces[0]["issued"], 2, "{summary}");
+    assert_eq!(workspaces[0]["credentials"]["revoked"], 1);
+    assert_eq!(workspaces[0]["credentials"]["active"], 1);
+    assert_eq!(workspaces[0]["templates"], 1);
+    assert_eq!(summary["totals"]["issued"], 3);
+    assert_eq!(summary["totals"]["workspaces"], 2);
+    let members = summary["members"].as_array().unwrap();
+    assert!(
+        members.iter().any(|m| m["role"] == "designer" && m["workspace"] == "beta"),
+        "{summary}"
+    );
+    assert!(members.iter().any(|m| m["role"] == "organization_owner"), "{summary}");
+    assert!(
+        !summary.to_string().contains("gamma") && !summary.to_string().contains("obk_"),
+        "{summary}"
+    );
+    // An issuer may not see it.
+    let (issuer, _) = d.key(OWNER_TOKEN, Role::Issuer, Some("alpha")).await;
+    let (status, _) = d.call(&issuer, Method::GET, "/v1/organization/summary", None).await;
+    assert_eq!(status, 403);
+}
+
 on_both!(
+    the_governance_summary_covers_every_workspace_and_member,
     the_matrix_holds,
     keys_are_limited_revocable_and_never_grant_more,
     each_role_is_held_to_its_limits,

@@ -365,3 +365,32 @@ pub async fn expiring_lists_active_and_suspended_credentials_due_by_now_soonest_
     assert_eq!(ids(&store.expiring(now, 100).await?), soonest_first[1..].to_vec());
     Ok(())
 }
+
+pub async fn credentials_are_counted_by_status_per_workspace(
+    adapters: &dyn AdapterSet,
+) -> anyhow::Result<()> {
+    let t = adapters.ports().await?;
+    let store = &t.ports.credentials;
+    let (ws, other) = (WorkspaceId::generate(), WorkspaceId::generate());
+    let template = TemplateId::generate();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let record = credential(ws, template, &format!("p{i}@example.com"), t.clock.now());
+        store.insert_credential(&record, None, &[]).await?;
+        ids.push(record.id);
+    }
+    store
+        .insert_credential(&credential(other, template, "x@example.com", t.clock.now()), None, &[])
+        .await?;
+    let revoked = CredentialStatus::Revoked { at: t.clock.now(), reason: "r".into() };
+    assert!(store.transition(ids[0], StatusKind::Active, &revoked, &[]).await?);
+    assert!(store.transition(ids[1], StatusKind::Active, &revoked, &[]).await?);
+    let suspended = CredentialStatus::Suspended { at: t.clock.now() };
+    assert!(store.transition(ids[2], StatusKind::Active, &suspended, &[]).await?);
+    let counts = store.credential_counts(ws).await?;
+    assert_eq!((counts.active, counts.suspended, counts.revoked, counts.expired), (3, 1, 2, 0));
+    assert_eq!(counts.issued(), 6);
+    assert_eq!(store.credential_counts(other).await?.issued(), 1);
+    assert_eq!(store.credential_counts(WorkspaceId::generate()).await?.issued(), 0);
+    Ok(())
+}

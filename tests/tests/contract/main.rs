@@ -226,6 +226,7 @@ macro_rules! contract_suite {
                 a_transition_from_another_status_changes_nothing_and_writes_no_event,
                 a_transition_of_an_unknown_credential_is_refused,
                 expiring_lists_active_and_suspended_credentials_due_by_now_soonest_first,
+                credentials_are_counted_by_status_per_workspace,
             }
             status_lists {
                 a_list_never_changed_has_no_bits,

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform::ids::{CredentialId, Email, TemplateId, WorkspaceId};
 use platform::model::{
-    CredentialFilter, CredentialRecord, CredentialStatus, Event, IdempotencyRecord, StatusKind,
+    CredentialCounts, CredentialFilter, CredentialRecord, CredentialStatus, Event,
+    IdempotencyRecord, StatusKind,
 };
 use platform::ports::{CredentialStore, InsertCredential, PortResult};
 use tokio::task::JoinSet;
@@ -291,6 +292,24 @@ impl CredentialStore for DynamoStore {
                 outcome => return Err(outcome.unexpected(what)),
             }
         }
+    }
+
+    async fn credential_counts(&self, workspace: WorkspaceId) -> PortResult<CredentialCounts> {
+        let what = "credential counts";
+        let query = self
+            .query_on(Some(GSI1))
+            .key_condition_expression("GSI1PK = :pk")
+            .projection_expression("#kind")
+            .expression_attribute_names("#kind", "status_kind")
+            .expression_attribute_values(":pk", s(list_pk(workspace)));
+        let mut counts = CredentialCounts::default();
+        for item in self.query(what, query, usize::MAX).await? {
+            let kind = text(&item, "status_kind").context("a credential without `status_kind`")?;
+            let kind = StatusKind::parse(kind)
+                .with_context(|| format!("stored status kind `{kind}` is unknown"))?;
+            counts.add(kind, 1);
+        }
+        Ok(counts)
     }
 
     async fn expiring(

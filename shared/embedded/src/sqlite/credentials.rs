@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use platform::ids::{CredentialId, WorkspaceId};
 use platform::model::{
-    CredentialFilter, CredentialRecord, CredentialStatus, Event, IdempotencyRecord, StatusKind,
+    CredentialCounts, CredentialFilter, CredentialRecord, CredentialStatus, Event,
+    IdempotencyRecord, StatusKind,
 };
 use platform::ports::{CredentialStore, InsertCredential, PortResult};
 use rusqlite::types::Value;
@@ -207,6 +208,25 @@ impl CredentialStore for SqliteStore {
             }
             append(tx, &events)?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn credential_counts(&self, workspace: WorkspaceId) -> PortResult<CredentialCounts> {
+        self.read("credential counts", move |c| {
+            let rows = all(
+                c,
+                "SELECT status_kind, COUNT(*) FROM credentials WHERE workspace_id = ?1 GROUP BY status_kind",
+                [workspace.to_string()],
+                |row| Ok((row.get::<_, String>(0)?, to_u64(row.get(1)?)?)),
+            )?;
+            let mut counts = CredentialCounts::default();
+            for (kind, count) in rows {
+                let kind = StatusKind::parse(&kind)
+                    .ok_or_else(|| anyhow::anyhow!("stored status kind `{kind}` is unknown"))?;
+                counts.add(kind, count);
+            }
+            Ok(counts)
         })
         .await
     }
