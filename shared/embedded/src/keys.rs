@@ -214,12 +214,8 @@ impl KeyStore for KeyFileStore {
         key_id: &str,
         message: &[u8],
     ) -> PortResult<[u8; 64]> {
-        let keys = self.keys(workspace).await?;
-        let key = keys
-            .iter()
-            .find(|k| k.key_id == key_id)
-            .ok_or_else(|| anyhow!("workspace {workspace} has no signing key `{key_id}`"))?;
-        Ok(key.pair.sign(message))
+        let signatures = self.sign_many(workspace, key_id, &[message]).await?;
+        signatures.into_iter().next().ok_or_else(|| anyhow!("no signature"))
     }
 
     async fn sign_many(

@@ -8,15 +8,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::credentials_api::{Issue, parse_date};
+use super::credentials_api::{Issue, new_record, parse_date};
 use super::{App, Caller, HandleOutcome, request_hash};
 use crate::auth::Permission;
 use crate::ids::{
     BulkJobId, CredentialId, Email, HttpUrl, IdempotencyKey, TemplateId, WorkspaceId, text,
 };
 use crate::model::{
-    BulkJob, BulkRow, BulkRowInput, BulkStatus, CredentialRecord, CredentialStatus, Event,
-    EventKind, IdempotencyRecord, STATUS_LIST_SIZE, Template, Workspace,
+    BulkJob, BulkRow, BulkRowInput, BulkStatus, Event, EventKind, IdempotencyRecord,
+    STATUS_LIST_SIZE, Template, Workspace,
 };
 use crate::ports::{ChunkOutcome, ChunkRow, QueueName, derived_event_id};
 use crate::{Error, Result};
@@ -315,19 +315,9 @@ impl App {
                 }
                 Err(other) => return Err(other),
             };
-            let record = CredentialRecord {
-                id,
-                workspace_id: workspace.id,
-                template_id: template.id,
-                recipient_email: issue.email,
-                recipient_name: issue.name,
-                status: CredentialStatus::Active,
-                status_index: index,
-                issued_at: now,
-                valid_from: now,
-                valid_until: issue.valid_until,
-                document: document.to_string(),
-            };
+            let valid_until = issue.valid_until;
+            let record =
+                new_record(workspace, template, issue, id, index, now, valid_until, &document);
             let events =
                 vec![self.credential_event(EventKind::CredentialIssued, &record, workspace, None)];
             let idempotency = IdempotencyRecord {

@@ -172,19 +172,7 @@ impl App {
         let unsigned =
             self.build_credential(workspace, template, &issue, id, index, now, valid_until)?;
         let signed = self.sign_document(workspace, &unsigned, now).await?;
-        let record = CredentialRecord {
-            id,
-            workspace_id: workspace.id,
-            template_id: template.id,
-            recipient_email: issue.email,
-            recipient_name: issue.name,
-            status: CredentialStatus::Active,
-            status_index: index,
-            issued_at: now,
-            valid_from: now,
-            valid_until,
-            document: signed.to_string(),
-        };
+        let record = new_record(workspace, template, issue, id, index, now, valid_until, &signed);
         let event = self.credential_event(EventKind::CredentialIssued, &record, workspace, None);
         let idempotency_record = idempotency.map(|(key, hash)| IdempotencyRecord {
             workspace_id: workspace.id,
@@ -494,5 +482,32 @@ impl App {
         } else {
             Err(Error::Conflict("the credential's status changed concurrently; retry".into()))
         }
+    }
+}
+
+/// The record of a credential just signed: active, issued now.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_record(
+    workspace: &Workspace,
+    template: &Template,
+    issue: Issue,
+    id: CredentialId,
+    index: u64,
+    now: DateTime<Utc>,
+    valid_until: Option<DateTime<Utc>>,
+    signed: &serde_json::Value,
+) -> CredentialRecord {
+    CredentialRecord {
+        id,
+        workspace_id: workspace.id,
+        template_id: template.id,
+        recipient_email: issue.email,
+        recipient_name: issue.name,
+        status: CredentialStatus::Active,
+        status_index: index,
+        issued_at: now,
+        valid_from: now,
+        valid_until,
+        document: signed.to_string(),
     }
 }
