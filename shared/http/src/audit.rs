@@ -32,6 +32,13 @@ use crate::views::Items;
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
+/// The client's address: from the platform in front (Lambda), else the socket's peer.
+pub(crate) fn client_address(request: &Request) -> Option<String> {
+    request.extensions().get::<ClientAddress>().map(|a| a.0.clone()).or_else(|| {
+        request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+    })
+}
+
 /// The caller, authenticated once by the audit middleware for the handler.
 #[derive(Debug, Clone)]
 pub(crate) struct Authenticated(pub Caller);
@@ -88,9 +95,7 @@ pub(crate) async fn record(State(app): State<App>, mut request: Request, next: N
     let Some(action) = action(&method, &route) else { return next.run(request).await };
 
     let headers = request.headers().clone();
-    let address = request.extensions().get::<ClientAddress>().map(|a| a.0.clone()).or_else(|| {
-        request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
-    });
+    let address = client_address(&request);
     let (workspace, target) = path_ids(request.uri().path(), &route);
     let response = next.run(request).await;
 

@@ -11,16 +11,14 @@
 //! ceiling (see `infra/template.yaml`).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::audit::ClientAddress;
 use crate::error::{ApiError, Problem};
 use crate::extract::bearer_token;
 
@@ -103,16 +101,9 @@ impl RateLimiter {
     }
 }
 
-/// The client's address: from the platform in front (Lambda), else the socket's peer.
+/// The client's address, or `unknown` when neither the platform nor the socket says.
 fn client_address(request: &Request) -> String {
-    request
-        .extensions()
-        .get::<ClientAddress>()
-        .map(|a| a.0.clone())
-        .or_else(|| {
-            request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
+    crate::audit::client_address(request).unwrap_or_else(|| "unknown".into())
 }
 
 /// The middleware.
@@ -127,7 +118,10 @@ pub(crate) async fn limit(
     let key = match limiter.policy {
         Policy::ApiKey => match bearer_token(request.headers()) {
             // The prefix names the key without keeping the secret in memory.
-            Some(token) => format!("key:{}", token.chars().take(12).collect::<String>()),
+            Some(token) => format!(
+                "key:{}",
+                token.chars().take(platform::app::KEY_PREFIX_LEN).collect::<String>()
+            ),
             None => format!("ip:{}", client_address(&request)),
         },
         Policy::Public => client_address(&request),

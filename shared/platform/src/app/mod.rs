@@ -164,8 +164,9 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// API keys look like `obk_<8-char prefix>_<secret>`.
-const KEY_PREFIX_LEN: usize = 12;
+/// How many leading characters of an API key (`obk_` + 32 random bytes, base64url) name it:
+/// its stored, shown and looked-up prefix.
+pub const KEY_PREFIX_LEN: usize = 12;
 
 impl App {
     /// The application over `ports`.
