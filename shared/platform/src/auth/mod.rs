@@ -22,6 +22,8 @@ use crate::ids::{OrganizationId, WorkspaceId};
 pub enum Permission {
     /// See the organization: its workspaces and the governance summary.
     OrganizationRead,
+    /// Change the organization's settings: its sign-in policy (two-factor) and single sign-on.
+    OrganizationManage,
     /// Create workspaces.
     WorkspaceCreate,
     /// Create, list and revoke API keys (never with more power than one's own).
@@ -30,6 +32,8 @@ pub enum Permission {
     AuditRead,
     /// See a workspace.
     WorkspaceRead,
+    /// Change a workspace's settings (its approval policy).
+    WorkspaceManage,
     /// Read templates.
     TemplateRead,
     /// Create and edit templates.
@@ -52,12 +56,14 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order of the documented matrix.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::OrganizationRead,
+        Self::OrganizationManage,
         Self::WorkspaceCreate,
         Self::ApiKeysManage,
         Self::AuditRead,
         Self::WorkspaceRead,
+        Self::WorkspaceManage,
         Self::TemplateRead,
         Self::TemplateWrite,
         Self::CredentialRead,
@@ -71,17 +77,25 @@ impl Permission {
 
     /// Whether only a grant over the whole organization can give it.
     pub fn is_organization_wide(self) -> bool {
-        matches!(self, Self::OrganizationRead | Self::WorkspaceCreate | Self::AuditRead)
+        matches!(
+            self,
+            Self::OrganizationRead
+                | Self::OrganizationManage
+                | Self::WorkspaceCreate
+                | Self::AuditRead
+        )
     }
 
     /// The name used in the API and the docs (`credential_issue`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OrganizationRead => "organization_read",
+            Self::OrganizationManage => "organization_manage",
             Self::WorkspaceCreate => "workspace_create",
             Self::ApiKeysManage => "api_keys_manage",
             Self::AuditRead => "audit_read",
             Self::WorkspaceRead => "workspace_read",
+            Self::WorkspaceManage => "workspace_manage",
             Self::TemplateRead => "template_read",
             Self::TemplateWrite => "template_write",
             Self::CredentialRead => "credential_read",
@@ -157,6 +171,7 @@ impl Role {
             Self::WorkspaceAdmin => &[
                 ApiKeysManage,
                 WorkspaceRead,
+                WorkspaceManage,
                 TemplateRead,
                 TemplateWrite,
                 CredentialRead,
