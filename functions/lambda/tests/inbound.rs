@@ -17,10 +17,10 @@ async fn an_inbound_event_issues_one_credential_to_its_recipient() {
     assert_eq!(outcome.unwrap(), HandleOutcome::Done);
     let issued = bed.credentials().await;
     assert_eq!(issued.len(), 1);
-    assert_eq!(issued[0].recipient_email.as_str(), "ada@example.org");
-    assert_eq!(issued[0].template_id.to_string(), bed.template_id);
+    assert_eq!(issued[0].recipient.data().unwrap().email.as_str(), "ada@example.org");
+    assert_eq!(issued[0].record.template_id.to_string(), bed.template_id);
     // A real, signed credential.
-    let document: serde_json::Value = serde_json::from_str(&issued[0].document).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&issued[0].record.document).unwrap();
     assert!(document.to_string().contains("eddsa-rdfc-2022"), "{document}");
 }
 
@@ -45,7 +45,7 @@ async fn a_key_reused_with_another_request_is_dropped() {
     assert_eq!(bed.app.handle_inbound_message(&other).await.unwrap(), HandleOutcome::Done);
     let issued = bed.credentials().await;
     assert_eq!(issued.len(), 1);
-    assert_eq!(issued[0].recipient_email.as_str(), "ada@example.org");
+    assert_eq!(issued[0].recipient.data().unwrap().email.as_str(), "ada@example.org");
 }
 
 #[tokio::test]

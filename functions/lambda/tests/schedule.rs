@@ -41,7 +41,7 @@ async fn the_scheduled_sweep_expires_what_is_due_and_relays_the_events() {
         lambda_support::handle_scheduled(&bed.app, invocation("scheduler-event.json", 60)).await;
     assert_eq!(summary.unwrap(), SweepSummary { expired: 1, dispatched: 1, complete: true });
     let statuses: Vec<StatusKind> =
-        bed.credentials().await.iter().map(|c| c.status.kind()).collect();
+        bed.credentials().await.iter().map(|c| c.record.status.kind()).collect();
     assert!(statuses.contains(&StatusKind::Expired) && statuses.contains(&StatusKind::Active));
 
     // Idempotent: a second run finds nothing.

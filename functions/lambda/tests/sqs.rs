@@ -37,7 +37,7 @@ async fn a_batch_reports_exactly_the_failing_message_and_handles_the_valid_one()
     assert_eq!(failures(&response), ["2e1424d4-f796-459a-8184-9c92662be6da"]);
     let issued = bed.credentials().await;
     assert_eq!(issued.len(), 1);
-    assert_eq!(issued[0].recipient_email.as_str(), "ada@example.org");
+    assert_eq!(issued[0].recipient.data().unwrap().email.as_str(), "ada@example.org");
     // The response is what Lambda expects.
     let wire = serde_json::to_value(&response).unwrap();
     assert_eq!(

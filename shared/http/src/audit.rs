@@ -69,6 +69,8 @@ fn action(method: &Method, route: &str) -> Option<String> {
         ("POST", "/v1/workspaces/{ws}/credentials/{id}/unsuspend") => "credential.unsuspend",
         ("POST", "/v1/api-keys") => "api_key.create",
         ("POST", "/v1/api-keys/{id}/revoke") => "api_key.revoke",
+        ("POST", "/v1/recipients/export") => "recipient.export",
+        ("POST", "/v1/recipients/erase") => "recipient.erase",
         ("GET", "/v1/audit") => "audit.list",
         ("GET", "/v1/audit/export") => "audit.export",
         ("GET", "/v1/audit/verify") => "audit.verify",

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use platform::App;
-use platform::app::{IssueRequest, request_hash};
+use platform::app::{HeldCredential, IssueRequest, request_hash};
 use platform::ids::{Email, IdempotencyKey, TemplateId};
-use platform::model::{CredentialFilter, CredentialRecord, StatusKind};
+use platform::model::{CredentialFilter, StatusKind};
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -47,8 +47,9 @@ async fn issue(
         }
     };
     let issued = app.issue(&caller, &ws, value, idempotency).await?;
-    let view = full_view(&app, &issued.record)?;
-    let path = format!("/v1/workspaces/{ws}/credentials/{}", issued.record.id);
+    let held = HeldCredential { record: issued.record, recipient: issued.recipient };
+    let view = full_view(&app, &held)?;
+    let path = format!("/v1/workspaces/{ws}/credentials/{}", held.record.id);
     let (status, replayed) =
         if issued.created { (StatusCode::CREATED, "false") } else { (StatusCode::OK, "true") };
     let headers = [
@@ -77,7 +78,7 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
 
 impl ListQuery {
-    fn filter(&self) -> ApiResult<CredentialFilter> {
+    fn filter(&self) -> ApiResult<(CredentialFilter, Option<Email>)> {
         let status = self
             .status
             .as_deref()
@@ -96,7 +97,7 @@ impl ListQuery {
             .as_deref()
             .map(|e| Email::parse("recipient_email", e))
             .transpose()?;
-        Ok(CredentialFilter { status, template_id, recipient_email })
+        Ok((CredentialFilter { status, template_id, recipient: None }, recipient_email))
     }
 
     fn limit(&self) -> ApiResult<usize> {
@@ -117,9 +118,10 @@ async fn list(
     PathParams(ws): PathParams<String>,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Items<CredentialView>>> {
-    let (filter, limit) = (query.filter()?, query.limit()?);
-    let (records, next) =
-        app.list_credentials(&caller, &ws, filter, query.cursor.as_deref(), limit).await?;
+    let ((filter, recipient), limit) = (query.filter()?, query.limit()?);
+    let (records, next) = app
+        .list_credentials(&caller, &ws, filter, recipient, query.cursor.as_deref(), limit)
+        .await?;
     let items = records.iter().map(|record| CredentialView::item(&app, record)).collect();
     Ok(Json(Items::page(items, next)))
 }
@@ -168,8 +170,8 @@ async fn unsuspend(
     Ok(Json(CredentialView::item(&app, &record)))
 }
 
-fn full_view(app: &App, record: &CredentialRecord) -> ApiResult<CredentialView> {
-    CredentialView::full(app, record).map_err(|e| {
-        ApiError::unexpected(e.context(format!("stored document of credential {}", record.id)))
+fn full_view(app: &App, held: &HeldCredential) -> ApiResult<CredentialView> {
+    CredentialView::full(app, held).map_err(|e| {
+        ApiError::unexpected(e.context(format!("stored document of credential {}", held.record.id)))
     })
 }

@@ -23,6 +23,7 @@ mod management;
 pub mod page;
 mod public;
 pub mod ratelimit;
+mod recipients;
 pub mod transport;
 pub mod views;
 
@@ -53,7 +54,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' ht
 
 /// The management routes (API key): workspaces, templates, webhooks, bulk issuance.
 pub fn management_router(app: App) -> Router {
-    finish(audited(management::routes().merge(audit::routes()), &app), app)
+    finish(
+        audited(management::routes().merge(audit::routes()).merge(recipients::routes()), &app),
+        app,
+    )
 }
 
 /// The issuance routes (API key): credentials and their status.
@@ -69,7 +73,10 @@ pub fn public_router(app: App) -> Router {
 
 /// Every route: what the local server serves.
 pub fn router(app: App) -> Router {
-    let authenticated = management::routes().merge(audit::routes()).merge(issuance::routes());
+    let authenticated = management::routes()
+        .merge(audit::routes())
+        .merge(recipients::routes())
+        .merge(issuance::routes());
     finish(audited(authenticated, &app).merge(limited_public(public::routes(), &app)), app)
 }
 

@@ -217,7 +217,8 @@ struct CredentialPage {
     issuer_name: String,
     issuer_url: Option<String>,
     issuer_did: Option<String>,
-    recipient_name: String,
+    /// The recipient's name; none when their data was erased.
+    recipient_name: Option<String>,
     issued_on: String,
     expires_on: Option<String>,
     checks: Vec<CheckRow>,
@@ -372,7 +373,7 @@ pub fn render_credential(
         skills,
         issuer_url: web_url(text(&issuer, "url")),
         issuer_did: report.issuer.clone(),
-        recipient_name: record.recipient_name.clone(),
+        recipient_name: credential.recipient.data().map(|data| data.name.clone()),
         issued_on: human_date(record.issued_at),
         expires_on: record.valid_until.map(human_date),
         checks,
@@ -515,6 +516,7 @@ mod tests {
             CredentialId, Email, OrganizationId, TemplateId, WorkspaceId, WorkspaceSlug,
         };
         use platform::model::{IssuerProfile, Workspace};
+        use platform::personal::{Recipient, RecipientData, RecipientId, SealedRecipient};
         let at = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
         let document = serde_json::json!({
             "id": "urn:uuid:x",
@@ -529,8 +531,11 @@ mod tests {
             id: CredentialId::generate(),
             workspace_id: WorkspaceId::generate(),
             template_id: TemplateId::generate(),
-            recipient_email: Email::parse("email", "ada@example.com").unwrap(),
-            recipient_name: "Ada \"Countess\" Lovelace".into(),
+            recipient: SealedRecipient {
+                id: RecipientId::parse(&"a".repeat(64)).unwrap(),
+                key_id: uuid::Uuid::nil(),
+                sealed: Vec::new(),
+            },
             status,
             status_index: 0,
             issued_at: at,
@@ -549,7 +554,14 @@ mod tests {
             created_at: at,
         };
         let report = Report { verdict, ..report(Verdict::Valid, None) };
-        Verification { credential: PublicCredential { record, workspace, template: None }, report }
+        let recipient = Recipient::Known(RecipientData {
+            email: Email::parse("email", "ada@example.com").unwrap(),
+            name: "Ada \"Countess\" Lovelace".into(),
+        });
+        Verification {
+            credential: PublicCredential { record, recipient, workspace, template: None },
+            report,
+        }
     }
 
     #[test]

@@ -5,10 +5,12 @@
 use chrono::{DateTime, Utc};
 use credentials::model::format_date;
 use platform::App;
+use platform::app::HeldCredential;
 use platform::model::{
-    BulkJob, CredentialRecord, CredentialStatus, Delivery, IssuerProfile, Template,
-    TemplateAlignment, Webhook, Workspace,
+    BulkJob, CredentialStatus, Delivery, IssuerProfile, Template, TemplateAlignment, Webhook,
+    Workspace,
 };
+use platform::personal::Recipient;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -126,16 +128,31 @@ pub struct CredentialView {
     pub credential: Option<Value>,
 }
 
-/// A credential's recipient.
+/// A credential's recipient: their email and name, or `{"erased": true}` once their data
+/// was erased.
 #[derive(Debug, Serialize)]
-pub struct RecipientView {
-    pub email: String,
-    pub name: String,
+#[serde(untagged)]
+pub enum RecipientView {
+    Known { email: String, name: String },
+    Erased { erased: bool },
+}
+
+impl RecipientView {
+    /// The view of `recipient`.
+    pub fn new(recipient: &Recipient) -> Self {
+        match recipient.data() {
+            Some(data) => {
+                Self::Known { email: data.email.as_str().to_owned(), name: data.name.clone() }
+            }
+            None => Self::Erased { erased: true },
+        }
+    }
 }
 
 impl CredentialView {
-    /// The list item of `record`.
-    pub fn item(app: &App, record: &CredentialRecord) -> Self {
+    /// The list item of a credential.
+    pub fn item(app: &App, held: &HeldCredential) -> Self {
+        let HeldCredential { record, recipient } = held;
         let status = record.effective_status(app.now());
         let (status_at, status_reason) = match &status {
             CredentialStatus::Active => (None, None),
@@ -150,10 +167,7 @@ impl CredentialView {
             status_at,
             status_reason,
             template_id: record.template_id.to_string(),
-            recipient: RecipientView {
-                email: record.recipient_email.as_str().to_owned(),
-                name: record.recipient_name.clone(),
-            },
+            recipient: RecipientView::new(recipient),
             issued_at: date(record.issued_at),
             valid_from: date(record.valid_from),
             valid_until: record.valid_until.map(date),
@@ -163,9 +177,9 @@ impl CredentialView {
     }
 
     /// The item with the signed credential.
-    pub fn full(app: &App, record: &CredentialRecord) -> anyhow::Result<Self> {
-        let credential = record.document_json()?;
-        Ok(Self { credential: Some(credential), ..Self::item(app, record) })
+    pub fn full(app: &App, held: &HeldCredential) -> anyhow::Result<Self> {
+        let credential = held.record.document_json()?;
+        Ok(Self { credential: Some(credential), ..Self::item(app, held) })
     }
 }
 

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod personal;
 pub mod ports;
 pub mod webhooks;
 

@@ -10,6 +10,7 @@ use crate::ids::{
     ApiKeyId, BulkJobId, CredentialId, Email, EventId, HttpUrl, OrganizationId, TemplateId,
     WebhookId, WorkspaceId, WorkspaceSlug,
 };
+use crate::personal::{RecipientId, SealedRecipient};
 
 /// An organization: the tenant. Everything else belongs to one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,8 +215,9 @@ pub struct CredentialRecord {
     pub id: CredentialId,
     pub workspace_id: WorkspaceId,
     pub template_id: TemplateId,
-    pub recipient_email: Email,
-    pub recipient_name: String,
+    /// The recipient: their id, and their email and name sealed under their data key
+    /// ([`crate::personal`]); never in clear.
+    pub recipient: SealedRecipient,
     pub status: CredentialStatus,
     /// Its index in the workspace's status lists (the same index in the revocation and the
     /// suspension list).
@@ -252,7 +254,8 @@ impl CredentialRecord {
 pub struct CredentialFilter {
     pub status: Option<StatusKind>,
     pub template_id: Option<TemplateId>,
-    pub recipient_email: Option<Email>,
+    /// The recipient, by id (see [`crate::personal::OrganizationKeys::recipient_id`]).
+    pub recipient: Option<RecipientId>,
 }
 
 /// A used idempotency key and what it produced.

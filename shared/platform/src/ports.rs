@@ -20,6 +20,7 @@ use crate::model::{
     CredentialStatus, Delivery, Event, IdempotencyRecord, Organization, RowOutcome, SigningKeyInfo,
     StatusKind, StatusListId, Template, Webhook, Workspace,
 };
+use crate::personal::{RecipientId, StoredRecipientKey};
 
 /// Adapter failures: unexpected, logged, never shown to clients.
 pub type PortResult<T> = anyhow::Result<T>;
@@ -253,6 +254,34 @@ pub trait BulkStore: Send + Sync {
     ) -> PortResult<bool>;
     /// The failed rows of a job: `(row, reason)`, in row order.
     async fn bulk_errors(&self, job: BulkJobId) -> PortResult<Vec<(u32, String)>>;
+}
+
+/// The keys that protect recipients' personal data ([`crate::personal`]): per organization,
+/// its secret (under the reserved id [`ORGANIZATION_SECRET`](crate::personal::ORGANIZATION_SECRET))
+/// and one data key per recipient.
+#[async_trait]
+pub trait RecipientKeyStore: Send + Sync {
+    /// The stored keys of `recipients` in `organization`, in the same order; `None` where a
+    /// recipient has none (never had one, or it was erased).
+    async fn recipient_keys(
+        &self,
+        organization: OrganizationId,
+        recipients: &[RecipientId],
+    ) -> PortResult<Vec<Option<StoredRecipientKey>>>;
+    /// Stores each key of `keys` whose recipient has none yet; a recipient that has one keeps
+    /// it (the first writer wins; read the keys back to learn which). Atomic per key.
+    async fn insert_recipient_keys(
+        &self,
+        organization: OrganizationId,
+        keys: &[StoredRecipientKey],
+    ) -> PortResult<()>;
+    /// Deletes the recipient's key for good (on a store with backups, the backups hold only
+    /// ciphertext under keys that are gone too); `false` when there was none.
+    async fn erase_recipient_key(
+        &self,
+        organization: OrganizationId,
+        recipient: &RecipientId,
+    ) -> PortResult<bool>;
 }
 
 /// The audit log: one hash chain per organization.

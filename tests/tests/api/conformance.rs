@@ -2,27 +2,16 @@
 //! (its did:web documents and status lists), and fails it once revoked.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use crate::helpers::{ob3, spawn_app};
+use crate::helpers::spawn_app;
 
 /// Runs the harness on `file` with the server as its did:web / https host; blocking, so it
 /// runs off the async runtime that serves the requests.
 async fn ob3_verify(base: &str, file: PathBuf) -> (Option<i32>, String) {
     let base = base.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let output = Command::new(ob3()).arg(&file).arg("--base-url").arg(&base).output().unwrap();
-        (
-            output.status.code(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        )
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || acceptance::conformance::ob3_verify(&base, &file))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,7 +35,11 @@ async fn an_issued_credential_is_signed_shown_active_and_verifies() {
     assert_eq!(credential["id"], format!("urn:uuid:{id}"));
     assert_eq!(credential["proof"][0]["cryptosuite"], "eddsa-rdfc-2022");
     assert!(credential["issuer"]["id"].as_str().unwrap().starts_with("did:web:127.0.0.1%3A"));
-    assert_eq!(credential["credentialSubject"]["name"], "Ada Lovelace");
+    // No personal data in clear in what is signed: the name is the issuer's to show (and
+    // to erase), the email only a salted hash.
+    assert!(credential["credentialSubject"].get("name").is_none());
+    assert!(!credential.to_string().contains("ada@"));
+    assert_eq!(issued["recipient"]["name"], "Ada Lovelace");
     assert!(
         credential["credentialSubject"]["identifier"][0]["identityHash"]
             .as_str()

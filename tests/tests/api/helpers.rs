@@ -1,7 +1,6 @@
 //! `spawn_app()`: the real application on `127.0.0.1:0` with a fresh data directory, and a
 //! small client for its API.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use badges::serve::{Config, Server};
@@ -203,13 +202,6 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-}
-
-/// The path of the independent OB 3.0 verifier.
-pub fn ob3() -> PathBuf {
-    std::env::var_os("OB3_HARNESS").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/ob3/ob3")
-    })
 }
 
 /// The bit at `index` of a status list credential.

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -229,34 +229,13 @@ impl platform::ports::Clock for SystemClock {
     }
 }
 
-/// The path of the independent OB 3.0 verifier.
-pub fn ob3() -> PathBuf {
-    std::env::var_os("OB3_HARNESS").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/ob3/ob3")
-    })
-}
-
-/// Runs the independent verifier on `file` with `base` as the did:web / https host.
+/// Runs the independent verifier on `file` with `base` as the did:web / https host, off the
+/// async runtime that serves its requests.
 pub async fn ob3_verify(base: &str, file: PathBuf) -> (Option<i32>, String) {
     let base = base.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(ob3())
-            .arg(&file)
-            .arg("--base-url")
-            .arg(&base)
-            .output()
-            .unwrap();
-        (
-            output.status.code(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        )
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || acceptance::conformance::ob3_verify(&base, &file))
+        .await
+        .unwrap()
 }
 
 /// The bit at `index` of a status list credential.

@@ -10,7 +10,7 @@ use platform::model::{
 };
 use platform::ports::{CredentialStore, InsertCredential};
 
-use crate::fixtures::{credential, email, event, idempotency};
+use crate::fixtures::{credential, event, idempotency, recipient_id};
 use crate::{AdapterSet, TestPorts};
 
 /// Every credential `filter` selects in `workspace`, page by page.
@@ -196,16 +196,18 @@ pub async fn each_filter_pages_through_exactly_its_credentials(
         filters.push(CredentialFilter { template_id: Some(template), ..Default::default() });
     }
     for address in emails {
-        filters
-            .push(CredentialFilter { recipient_email: Some(email(address)), ..Default::default() });
+        filters.push(CredentialFilter {
+            recipient: Some(recipient_id(address)),
+            ..Default::default()
+        });
     }
     filters.push(CredentialFilter {
         status: Some(StatusKind::Active),
         template_id: Some(templates[0]),
-        recipient_email: Some(email(emails[0])),
+        recipient: Some(recipient_id(emails[0])),
     });
     filters.push(CredentialFilter {
-        recipient_email: Some(email("nobody@example.com")),
+        recipient: Some(recipient_id("nobody@example.com")),
         ..Default::default()
     });
 
@@ -214,7 +216,7 @@ pub async fn each_filter_pages_through_exactly_its_credentials(
             .iter()
             .filter(|r| filter.status.is_none_or(|s| r.status.kind() == s))
             .filter(|r| filter.template_id.is_none_or(|id| r.template_id == id))
-            .filter(|r| filter.recipient_email.as_ref().is_none_or(|e| &r.recipient_email == e))
+            .filter(|r| filter.recipient.as_ref().is_none_or(|id| &r.recipient.id == id))
             .cloned()
             .collect();
         for page_size in [2, 5] {

@@ -11,6 +11,7 @@ use platform::model::{
     Delivery, DeliveryStatus, Event, EventKind, IdempotencyRecord, IssuerProfile, Organization,
     Template, Webhook, Workspace,
 };
+use platform::personal::{RecipientId, SealedRecipient};
 use serde_json::json;
 
 pub fn organization(now: DateTime<Utc>) -> Organization {
@@ -72,6 +73,17 @@ pub fn email(text: &str) -> Email {
     Email::parse("email", text).unwrap()
 }
 
+/// The id a store keeps for the recipient `address` (a stand-in for the keyed hash the
+/// platform computes), with opaque sealed bytes: stores never look inside.
+pub fn recipient_id(address: &str) -> RecipientId {
+    use sha2::{Digest as _, Sha256};
+    RecipientId::parse(&hex::encode(Sha256::digest(email(address).as_str().as_bytes()))).unwrap()
+}
+
+pub fn sealed_recipient(address: &str) -> SealedRecipient {
+    SealedRecipient { id: recipient_id(address), key_id: uuid::Uuid::now_v7(), sealed: vec![1; 48] }
+}
+
 pub fn credential(
     workspace: WorkspaceId,
     template: TemplateId,
@@ -83,8 +95,7 @@ pub fn credential(
         id,
         workspace_id: workspace,
         template_id: template,
-        recipient_email: email(recipient),
-        recipient_name: "Ada Lovelace".into(),
+        recipient: sealed_recipient(recipient),
         status: CredentialStatus::Active,
         status_index: 0,
         issued_at: now,

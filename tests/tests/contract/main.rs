@@ -25,6 +25,7 @@ mod keys;
 mod organizations;
 mod outbox;
 mod queue;
+mod recipients;
 mod status_lists;
 mod templates;
 mod vault;
@@ -283,6 +284,12 @@ macro_rules! contract_suite {
                 a_workspace_without_keys_lists_none_and_cannot_sign,
                 signing_with_an_unknown_key_id_is_an_error,
                 workspaces_have_their_own_keys,
+            }
+            recipients {
+                recipient_keys_are_stored_once_and_read_in_the_order_asked,
+                recipient_keys_belong_to_their_organization,
+                an_erased_key_is_gone_for_good_and_a_new_one_may_follow,
+                concurrent_inserts_for_one_recipient_keep_exactly_one_key,
             }
             vault {
                 sealed_data_opens_under_its_context,

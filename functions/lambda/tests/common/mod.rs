@@ -79,10 +79,10 @@ impl Bed {
     }
 
     /// The workspace's credentials, newest first.
-    pub async fn credentials(&self) -> Vec<platform::model::CredentialRecord> {
+    pub async fn credentials(&self) -> Vec<platform::app::HeldCredential> {
         let (records, _) = self
             .app
-            .list_credentials(&self.caller, SLUG, CredentialFilter::default(), None, 200)
+            .list_credentials(&self.caller, SLUG, CredentialFilter::default(), None, None, 200)
             .await
             .unwrap();
         records

@@ -9,11 +9,12 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use platform::ids::{CredentialId, Email, TemplateId, WorkspaceId};
+use platform::ids::{CredentialId, TemplateId, WorkspaceId};
 use platform::model::{
     CredentialCounts, CredentialFilter, CredentialRecord, CredentialStatus, Event,
     IdempotencyRecord, StatusKind,
 };
+use platform::personal::RecipientId;
 use platform::ports::{CredentialStore, InsertCredential, PortResult};
 use tokio::task::JoinSet;
 
@@ -49,12 +50,9 @@ fn list_pk(workspace: WorkspaceId) -> String {
     format!("WS#{workspace}#CRED")
 }
 
-/// The recipient partition: the address is hashed so that no personal data is in a key.
-fn recipient_pk(workspace: WorkspaceId, email: &Email) -> String {
-    use sha2::{Digest as _, Sha256};
-    let digest = Sha256::digest(email.as_str().to_lowercase().as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("RCPT#{workspace}#{hex}")
+/// The recipient partition, by the recipient's keyed id (no personal data in a key).
+fn recipient_pk(workspace: WorkspaceId, recipient: &RecipientId) -> String {
+    format!("RCPT#{workspace}#{recipient}")
 }
 
 fn template_pk(workspace: WorkspaceId, template: TemplateId) -> String {
@@ -79,7 +77,7 @@ fn credential_item(record: &CredentialRecord) -> anyhow::Result<Item> {
     item.insert("status_kind".into(), s(record.status.kind().as_str()));
     item.insert("GSI1PK".into(), s(list_pk(record.workspace_id)));
     item.insert("GSI1SK".into(), s(&id));
-    item.insert("GSI2PK".into(), s(recipient_pk(record.workspace_id, &record.recipient_email)));
+    item.insert("GSI2PK".into(), s(recipient_pk(record.workspace_id, &record.recipient.id)));
     item.insert("GSI2SK".into(), s(&id));
     item.insert("GSI3PK".into(), s(template_pk(record.workspace_id, record.template_id)));
     item.insert("GSI3SK".into(), s(&id));
@@ -216,8 +214,8 @@ impl CredentialStore for DynamoStore {
         }
         // The most selective index for the filter; the rest of the filter is a
         // FilterExpression (which DynamoDB applies after `Limit`, hence the larger pages).
-        let (index, pk, sk) = match (&filter.recipient_email, filter.template_id) {
-            (Some(email), _) => (GSI2, recipient_pk(workspace, email), "GSI2SK"),
+        let (index, pk, sk) = match (&filter.recipient, filter.template_id) {
+            (Some(recipient), _) => (GSI2, recipient_pk(workspace, recipient), "GSI2SK"),
             (None, Some(template)) => (GSI3, template_pk(workspace, template), "GSI3SK"),
             (None, None) => (GSI1, list_pk(workspace), "GSI1SK"),
         };
@@ -365,23 +363,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recipient_keys_hold_no_address_and_ignore_case() {
-        let ws = WorkspaceId::generate();
-        let key = recipient_pk(ws, &Email::parse("e", "Ada@Example.com").unwrap());
-        assert!(!key.contains("ada"));
-        assert_eq!(key, recipient_pk(ws, &Email::parse("e", "ada@example.com").unwrap()));
-        assert_eq!(key.len(), "RCPT#".len() + 36 + 1 + 64);
-    }
-
-    #[test]
     fn only_active_and_suspended_credentials_with_an_end_are_scheduled() {
         let now = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000);
         let record = CredentialRecord {
             id: CredentialId::generate(),
             workspace_id: WorkspaceId::generate(),
             template_id: TemplateId::generate(),
-            recipient_email: Email::parse("e", "ada@example.com").unwrap(),
-            recipient_name: "Ada".into(),
+            recipient: platform::personal::SealedRecipient {
+                id: RecipientId::parse(&"a".repeat(64)).unwrap(),
+                key_id: uuid::Uuid::nil(),
+                sealed: vec![1, 2, 3],
+            },
             status: CredentialStatus::Active,
             status_index: 0,
             issued_at: now,

@@ -22,6 +22,7 @@
 //! | bulk job / row / outcome | `JOB#<id>` | `JOB` / `ROW#<n>` / `OUT#<n>` |
 //! | event | `EVT#<id>` | `EVT` (GSI4 while pending) |
 //! | delivery | `DLV#<id>` | `DLV` (GSI1 `HOOK#<webhook>`) |
+//! | organization secret, recipient data key | `ORG#<org>` | `RKEY#organization`, `RKEY#<recipient>` |
 //!
 //! Ids are hyphenated lowercase UUIDs (v7 ids sort by creation); times in sort keys are
 //! fixed-width RFC 3339 with nanoseconds, which sort like the instants. GSI4 holds the two
@@ -40,6 +41,7 @@ mod bulk;
 mod credentials;
 mod events;
 mod organizations;
+mod recipients;
 mod status_lists;
 
 use std::collections::HashMap;

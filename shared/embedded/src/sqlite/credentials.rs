@@ -19,8 +19,8 @@ use super::{
     time, to_i64, to_json, to_u64,
 };
 
-const COLUMNS: &str = "id, workspace_id, template_id, recipient_email, recipient_name, status, status_index, \
-                       issued_at, valid_from, valid_until, document";
+const COLUMNS: &str = "id, workspace_id, template_id, recipient, status, status_index, issued_at, \
+                       valid_from, valid_until, document";
 
 /// The credentials `expiring` returns; written exactly like the partial index's condition,
 /// which is what lets SQLite use that index.
@@ -32,14 +32,18 @@ fn credential(row: &Row<'_>) -> Result<CredentialRecord> {
         id: parse_text(row.get(0)?)?,
         workspace_id: parse_text(row.get(1)?)?,
         template_id: parse_text(row.get(2)?)?,
-        recipient_email: parse_text(row.get(3)?)?,
-        recipient_name: row.get(4)?,
-        status: from_json(&row.get::<_, String>(5)?)?,
-        status_index: to_u64(row.get(6)?)?,
-        issued_at: parse_time(&row.get::<_, String>(7)?)?,
-        valid_from: parse_time(&row.get::<_, String>(8)?)?,
-        valid_until: parse_optional_time(row.get(9)?)?,
-        document: row.get(10)?,
+        recipient: match row.get::<_, Option<String>>(3)? {
+            Some(recipient) => from_json(&recipient)?,
+            None => anyhow::bail!(
+                "a credential stored before recipient data was encrypted has not been upgraded"
+            ),
+        },
+        status: from_json(&row.get::<_, String>(4)?)?,
+        status_index: to_u64(row.get(5)?)?,
+        issued_at: parse_time(&row.get::<_, String>(6)?)?,
+        valid_from: parse_time(&row.get::<_, String>(7)?)?,
+        valid_until: parse_optional_time(row.get(8)?)?,
+        document: row.get(9)?,
     })
 }
 
@@ -54,15 +58,16 @@ pub(super) fn insert(
     connection
         .prepare_cached(
             "INSERT INTO credentials (id, workspace_id, template_id, recipient_email, recipient_name,
-                 status_kind, status, status_index, issued_at, valid_from, valid_until, document)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 recipient_id, recipient, status_kind, status, status_index, issued_at,
+                 valid_from, valid_until, document)
+             VALUES (?1, ?2, ?3, '', '', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             record.id.to_string(),
             record.workspace_id.to_string(),
             record.template_id.to_string(),
-            record.recipient_email.as_str(),
-            record.recipient_name,
+            record.recipient.id.as_str(),
+            to_json(&record.recipient)?,
             record.status.kind().as_str(),
             status,
             to_i64(record.status_index)?,
@@ -174,9 +179,9 @@ impl CredentialStore for SqliteStore {
             sql.push_str(" AND template_id = ?");
             values.push(Value::Text(template.to_string()));
         }
-        if let Some(email) = &filter.recipient_email {
-            sql.push_str(" AND recipient_email = ?");
-            values.push(Value::Text(email.as_str().into()));
+        if let Some(recipient) = &filter.recipient {
+            sql.push_str(" AND recipient_id = ?");
+            values.push(Value::Text(recipient.as_str().into()));
         }
         if let Some(after) = after {
             sql.push_str(" AND id > ?");

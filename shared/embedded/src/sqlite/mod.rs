@@ -27,6 +27,7 @@ mod credentials;
 mod events;
 mod organizations;
 mod queue;
+mod recipients;
 mod schema;
 mod status_lists;
 
@@ -175,6 +176,20 @@ impl SqliteStore {
         .with_context(|| format!("SQLite: {what}"))
     }
 
+    /// Copies the write-ahead log into the database file and empties it, so that pages
+    /// overwritten since (with `secure_delete`, deleted rows are zeroed) leave no old copy.
+    async fn checkpoint(&self) -> Result<()> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let connection = db.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+        .context("SQLite task failed")?
+        .context("SQLite: checkpoint")
+    }
+
     /// Runs `work` on a read connection, on a blocking thread.
     async fn read<T, F>(&self, what: &'static str, work: F) -> Result<T>
     where
@@ -211,6 +226,9 @@ fn connect(path: &Path, options: &StoreOptions, read_only: bool) -> Result<Conne
     };
     connection.pragma_update(None, "synchronous", synchronous)?;
     connection.pragma_update(None, "foreign_keys", true)?;
+    // Deleted content is overwritten with zeros: an erased recipient's key leaves no copy in
+    // the file's free pages.
+    connection.pragma_update(None, "secure_delete", true)?;
     if read_only {
         // Reads go through these; a write by mistake would bypass the writer's lock.
         connection.pragma_update(None, "query_only", true)?;

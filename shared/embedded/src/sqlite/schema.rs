@@ -191,6 +191,24 @@ CREATE TABLE audit_heads (
     hash             TEXT NOT NULL
 ) STRICT;
 "#,
+    r#"
+-- 4: recipients' personal data, encrypted per recipient (`platform::personal`). A credential
+-- keeps its recipient's id and, in `recipient`, the `SealedRecipient` (their email and name
+-- sealed under their data key); the clear columns of version 1 stay empty. `recipient_keys`
+-- holds each organization's secret (sealed by the vault) and each recipient's data key
+-- (wrapped), `record` being the `StoredRecipientKey`; erasure deletes the recipient's row.
+ALTER TABLE credentials ADD COLUMN recipient_id TEXT;
+ALTER TABLE credentials ADD COLUMN recipient TEXT;
+DROP INDEX credentials_by_recipient;
+CREATE INDEX credentials_by_recipient_id ON credentials (workspace_id, recipient_id, id);
+
+CREATE TABLE recipient_keys (
+    organization_id  TEXT NOT NULL,
+    recipient_id     TEXT NOT NULL,
+    record           TEXT NOT NULL,
+    PRIMARY KEY (organization_id, recipient_id)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// Applies the migrations the database has not seen yet.

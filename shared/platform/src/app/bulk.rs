@@ -306,18 +306,24 @@ impl App {
             }
         }
         let signed = self.sign_documents(workspace, documents, now).await?;
-        for ((row, id, index, issue, hash), signed) in built.into_iter().zip(signed) {
-            let document = match signed {
-                Ok(document) => document,
+        let mut ready = Vec::with_capacity(built.len());
+        for (built, signed) in built.into_iter().zip(signed) {
+            match signed {
+                Ok(document) => ready.push((built, document)),
                 Err(Error::Validation { field, reason }) => {
-                    chunk.push(failed(row, format!("invalid `{field}`: {reason}")));
-                    continue;
+                    chunk.push(failed(built.0, format!("invalid `{field}`: {reason}")));
                 }
                 Err(other) => return Err(other),
-            };
+            }
+        }
+        let recipients: Vec<_> =
+            ready.iter().map(|((_, id, _, issue, _), _)| (*id, issue.recipient())).collect();
+        let items: Vec<_> = recipients.iter().map(|(id, data)| (*id, data)).collect();
+        let sealed = self.seal_recipients(workspace.organization_id, &items).await?;
+        for (((row, id, index, issue, hash), document), sealed) in ready.into_iter().zip(sealed) {
             let valid_until = issue.valid_until;
             let record =
-                new_record(workspace, template, issue, id, index, now, valid_until, &document);
+                new_record(workspace, template, sealed, id, index, now, valid_until, &document);
             let events =
                 vec![self.credential_event(EventKind::CredentialIssued, &record, workspace, None)];
             let idempotency = IdempotencyRecord {

@@ -8,7 +8,7 @@ use credentials::model::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{App, Caller};
+use super::{App, Caller, HeldCredential};
 use crate::auth::Permission;
 use crate::ids::{
     CredentialId, Email, EventId, HttpUrl, IdempotencyKey, TemplateId, random_token, text,
@@ -17,6 +17,7 @@ use crate::model::{
     CredentialFilter, CredentialRecord, CredentialStatus, Event, EventKind, IdempotencyRecord,
     STATUS_PURPOSE, StatusKind, StatusListId, Template, Workspace,
 };
+use crate::personal::{Recipient, RecipientData, SealedRecipient};
 use crate::ports::InsertCredential;
 use crate::{Error, Result};
 
@@ -51,6 +52,7 @@ pub struct EvidenceInput {
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub record: CredentialRecord,
+    pub recipient: Recipient,
     /// `false` when an idempotency key returned an earlier credential.
     pub created: bool,
 }
@@ -68,6 +70,13 @@ pub(crate) fn parse_date(field: &str, text: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim()).map(|d| d.to_utc()).map_err(|_| {
         Error::invalid(field, "must be an RFC 3339 date-time, like 2030-01-31T00:00:00Z")
     })
+}
+
+impl Issue {
+    /// The recipient's email and name.
+    pub(crate) fn recipient(&self) -> RecipientData {
+        RecipientData { email: self.email.clone(), name: self.name.clone() }
+    }
 }
 
 impl IssueRequest {
@@ -128,12 +137,17 @@ impl App {
     ) -> Result<Option<Issued>> {
         let Some((key, hash)) = idempotency else { return Ok(None) };
         match self.ports().credentials.idempotency_record(workspace.id, key.as_str()).await? {
-            Some(existing) => self.replay(existing, hash).await.map(Some),
+            Some(existing) => self.replay(workspace, existing, hash).await.map(Some),
             None => Ok(None),
         }
     }
 
-    async fn replay(&self, existing: IdempotencyRecord, hash: &str) -> Result<Issued> {
+    async fn replay(
+        &self,
+        workspace: &Workspace,
+        existing: IdempotencyRecord,
+        hash: &str,
+    ) -> Result<Issued> {
         if existing.request_hash != hash {
             return Err(Error::Conflict(
                 "this Idempotency-Key was used with a different request body".into(),
@@ -143,7 +157,8 @@ impl App {
             self.ports().credentials.credential(existing.credential_id).await?.ok_or_else(
                 || anyhow::anyhow!("idempotency record points at a missing credential"),
             )?;
-        Ok(Issued { record, created: false })
+        let held = self.held_one(workspace.organization_id, record).await?;
+        Ok(Issued { record: held.record, recipient: held.recipient, created: false })
     }
 
     /// Builds, signs and stores one credential; shared by single and bulk issuance.
@@ -172,7 +187,13 @@ impl App {
         let unsigned =
             self.build_credential(workspace, template, &issue, id, index, now, valid_until)?;
         let signed = self.sign_document(workspace, &unsigned, now).await?;
-        let record = new_record(workspace, template, issue, id, index, now, valid_until, &signed);
+        let data = issue.recipient();
+        let sealed = self
+            .seal_recipients(workspace.organization_id, &[(id, &data)])
+            .await?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no sealed recipient"))?;
+        let record = new_record(workspace, template, sealed, id, index, now, valid_until, &signed);
         let event = self.credential_event(EventKind::CredentialIssued, &record, workspace, None);
         let idempotency_record = idempotency.map(|(key, hash)| IdempotencyRecord {
             workspace_id: workspace.id,
@@ -187,10 +208,12 @@ impl App {
             .insert_credential(&record, idempotency_record.as_ref(), &[event])
             .await?
         {
-            InsertCredential::Inserted => Ok(Issued { record, created: true }),
+            InsertCredential::Inserted => {
+                Ok(Issued { record, recipient: Recipient::Known(data), created: true })
+            }
             InsertCredential::KeyExists(existing) => {
                 let hash = idempotency_record.map(|r| r.request_hash).unwrap_or_default();
-                self.replay(existing, &hash).await
+                self.replay(workspace, existing, &hash).await
             }
         }
     }
@@ -237,11 +260,12 @@ impl App {
         achievement.creator = Some(Profile::new(&workspace.did, &workspace.issuer.name));
 
         let salt = random_token(12)?;
-        let mut subject = AchievementSubject::with_identity(
+        // The recipient is named by a salted hash of their email only: the signed credential
+        // holds no personal data in clear, so erasing the recipient's data leaves it valid.
+        let subject = AchievementSubject::with_identity(
             IdentityObject::hashed_email(issue.email.as_str(), &salt),
             achievement,
         );
-        subject.name = Some(issue.name.clone());
 
         let (list, offset) = StatusListId::for_index(workspace.id, STATUS_PURPOSE, index);
         let offset =
@@ -353,9 +377,10 @@ impl App {
         caller: &Caller,
         slug: &str,
         id: &str,
-    ) -> Result<CredentialRecord> {
+    ) -> Result<HeldCredential> {
         let workspace = self.workspace(caller, slug, Permission::CredentialRead).await?;
-        self.credential_in(&workspace, id).await
+        let record = self.credential_in(&workspace, id).await?;
+        self.held_one(workspace.organization_id, record).await
     }
 
     async fn credential_in(&self, workspace: &Workspace, id: &str) -> Result<CredentialRecord> {
@@ -366,16 +391,21 @@ impl App {
         }
     }
 
-    /// A page of the workspace's credentials, after the cursor, and the next cursor.
+    /// A page of the workspace's credentials, after the cursor, and the next cursor;
+    /// `recipient_email` narrows `filter` to one recipient.
     pub async fn list_credentials(
         &self,
         caller: &Caller,
         slug: &str,
-        filter: CredentialFilter,
+        mut filter: CredentialFilter,
+        recipient_email: Option<Email>,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<CredentialRecord>, Option<String>)> {
+    ) -> Result<(Vec<HeldCredential>, Option<String>)> {
         let workspace = self.workspace(caller, slug, Permission::CredentialRead).await?;
+        if let Some(email) = recipient_email {
+            filter.recipient = Some(self.recipient_id(workspace.organization_id, &email).await?);
+        }
         let after = cursor
             .map(|c| {
                 CredentialId::parse(c)
@@ -394,7 +424,7 @@ impl App {
         } else {
             None
         };
-        Ok((page, next))
+        Ok((self.held(workspace.organization_id, page).await?, next))
     }
 
     /// Revokes a credential (for good), with a reason.
@@ -404,7 +434,7 @@ impl App {
         slug: &str,
         id: &str,
         reason: &str,
-    ) -> Result<CredentialRecord> {
+    ) -> Result<HeldCredential> {
         let reason = text("reason", reason, 1000)?;
         let workspace = self.workspace(caller, slug, Permission::CredentialRevoke).await?;
         let record = self.credential_in(&workspace, id).await?;
@@ -419,11 +449,12 @@ impl App {
             CredentialStatus::Revoked { at: self.ports().clock.now(), reason: reason.clone() };
         let event =
             self.credential_event(EventKind::CredentialRevoked, &record, &workspace, Some(&reason));
-        self.transition(record, new, event).await
+        let record = self.transition(record, new, event).await?;
+        self.held_one(workspace.organization_id, record).await
     }
 
     /// Suspends an active credential.
-    pub async fn suspend(&self, caller: &Caller, slug: &str, id: &str) -> Result<CredentialRecord> {
+    pub async fn suspend(&self, caller: &Caller, slug: &str, id: &str) -> Result<HeldCredential> {
         let workspace = self.workspace(caller, slug, Permission::CredentialRevoke).await?;
         let record = self.credential_in(&workspace, id).await?;
         // The effective status: a credential past `validUntil` is expired even before the
@@ -439,16 +470,12 @@ impl App {
         let new = CredentialStatus::Suspended { at: self.ports().clock.now() };
         let event =
             self.credential_event(EventKind::CredentialSuspended, &record, &workspace, None);
-        self.transition(record, new, event).await
+        let record = self.transition(record, new, event).await?;
+        self.held_one(workspace.organization_id, record).await
     }
 
     /// Lifts a suspension.
-    pub async fn unsuspend(
-        &self,
-        caller: &Caller,
-        slug: &str,
-        id: &str,
-    ) -> Result<CredentialRecord> {
+    pub async fn unsuspend(&self, caller: &Caller, slug: &str, id: &str) -> Result<HeldCredential> {
         let workspace = self.workspace(caller, slug, Permission::CredentialRevoke).await?;
         let record = self.credential_in(&workspace, id).await?;
         if record.status.kind() != StatusKind::Suspended {
@@ -462,7 +489,7 @@ impl App {
         // Record first, bit second: if we stop half-way, verifiers still see it suspended.
         let updated = self.transition(record, CredentialStatus::Active, event).await?;
         self.set_status(&workspace, &updated, false).await?;
-        Ok(updated)
+        self.held_one(workspace.organization_id, updated).await
     }
 
     async fn transition(
@@ -490,7 +517,7 @@ impl App {
 pub(crate) fn new_record(
     workspace: &Workspace,
     template: &Template,
-    issue: Issue,
+    recipient: SealedRecipient,
     id: CredentialId,
     index: u64,
     now: DateTime<Utc>,
@@ -501,8 +528,7 @@ pub(crate) fn new_record(
         id,
         workspace_id: workspace.id,
         template_id: template.id,
-        recipient_email: issue.email,
-        recipient_name: issue.name,
+        recipient,
         status: CredentialStatus::Active,
         status_index: index,
         issued_at: now,

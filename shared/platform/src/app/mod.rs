@@ -8,6 +8,7 @@ mod credentials_api;
 mod events;
 mod governance;
 mod inbound;
+mod personal_data;
 mod public;
 mod status;
 mod templates;
@@ -25,6 +26,7 @@ pub use credentials_api::{EvidenceInput, IssueRequest, Issued, RecipientInput};
 pub use events::HandleOutcome;
 pub use governance::{Member, OrganizationSummary, Totals, WorkspaceSummary};
 pub use inbound::ISSUE_REQUESTED;
+pub use personal_data::{Erasure, HeldCredential, RecipientExport};
 pub use public::{PublicCredential, Verification};
 pub use templates::{AlignmentInput, TemplateInput, TemplatePatch};
 pub use workspaces::{IssuerInput, NewWorkspace};
@@ -34,7 +36,8 @@ use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
     AuditStore, BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue,
-    StatusListStore, TemplateStore, Vault, WebhookStore, WebhookTransport, WorkspaceStore,
+    RecipientKeyStore, StatusListStore, TemplateStore, Vault, WebhookStore, WebhookTransport,
+    WorkspaceStore,
 };
 use crate::{Error, Result};
 
@@ -69,6 +72,7 @@ pub struct Ports {
     pub status_lists: Arc<dyn StatusListStore>,
     pub bulk: Arc<dyn BulkStore>,
     pub audit: Arc<dyn AuditStore>,
+    pub recipients: Arc<dyn RecipientKeyStore>,
     pub outbox: Arc<dyn Outbox>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub queue: Arc<dyn Queue>,
@@ -156,6 +160,10 @@ struct Inner {
     /// Status lists known to be published, so issuance does not read the signed list back
     /// every time (lists are never unpublished).
     published_lists: std::sync::Mutex<std::collections::HashSet<crate::model::StatusListId>>,
+    /// Each organization's recipient keys, opened once ([`crate::personal`]).
+    organization_keys: std::sync::Mutex<
+        std::collections::HashMap<OrganizationId, Arc<crate::personal::OrganizationKeys>>,
+    >,
 }
 
 impl std::fmt::Debug for App {
@@ -171,7 +179,14 @@ pub const KEY_PREFIX_LEN: usize = 12;
 impl App {
     /// The application over `ports`.
     pub fn new(ports: Ports, settings: Settings) -> Self {
-        Self { inner: Arc::new(Inner { ports, settings, published_lists: Default::default() }) }
+        Self {
+            inner: Arc::new(Inner {
+                ports,
+                settings,
+                published_lists: Default::default(),
+                organization_keys: Default::default(),
+            }),
+        }
     }
 
     pub(crate) fn ports(&self) -> &Ports {

@@ -13,12 +13,15 @@ use serde_json::Value;
 use super::App;
 use crate::ids::{CredentialId, WorkspaceSlug};
 use crate::model::{CredentialRecord, CredentialStatus, StatusListId, Template, Workspace};
+use crate::personal::Recipient;
 use crate::{Error, Result};
 
 /// A credential as the public may see it.
 #[derive(Debug, Clone)]
 pub struct PublicCredential {
     pub record: CredentialRecord,
+    /// The recipient as the page names them, or erased.
+    pub recipient: Recipient,
     pub workspace: Workspace,
     pub template: Option<Template>,
 }
@@ -62,7 +65,12 @@ impl App {
             .await?
             .ok_or_else(|| anyhow::anyhow!("credential {id} has no workspace"))?;
         let template = self.ports().templates.template(workspace.id, record.template_id).await?;
-        Ok(PublicCredential { record, workspace, template })
+        let recipient = self
+            .open_recipients(workspace.organization_id, std::slice::from_ref(&record))
+            .await?
+            .pop()
+            .unwrap_or(Recipient::Erased);
+        Ok(PublicCredential { record, recipient, workspace, template })
     }
 
     /// Verifies a stored credential now.

@@ -1,0 +1,84 @@
+//! The keys that protect recipients' personal data: one item per organization secret and per
+//! recipient data key (`ORG#<org>` / `RKEY#<recipient>`); erasure deletes the item (point-in-
+//! time recovery keeps deleted items for its window, 35 days at most: documented).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
+use platform::ids::OrganizationId;
+use platform::personal::{RecipientId, StoredRecipientKey};
+use platform::ports::{PortResult, RecipientKeyStore};
+use tokio::task::JoinSet;
+
+use super::{Condition, DynamoStore, doc, record_item, s, sdk};
+
+/// Reads of keys in flight at once.
+const CONCURRENT_READS: usize = 16;
+
+fn recipient_key(organization: OrganizationId, recipient: &RecipientId) -> (String, String) {
+    (format!("ORG#{organization}"), format!("RKEY#{recipient}"))
+}
+
+#[async_trait]
+impl RecipientKeyStore for DynamoStore {
+    async fn recipient_keys(
+        &self,
+        organization: OrganizationId,
+        recipients: &[RecipientId],
+    ) -> PortResult<Vec<Option<StoredRecipientKey>>> {
+        let what = "read recipient keys";
+        let mut keys = Vec::with_capacity(recipients.len());
+        for chunk in recipients.chunks(CONCURRENT_READS) {
+            let mut tasks = JoinSet::new();
+            for (index, recipient) in chunk.iter().enumerate() {
+                let store = self.clone();
+                let (pk, sk) = recipient_key(organization, recipient);
+                tasks.spawn(async move { (index, store.get(what, pk, &sk).await) });
+            }
+            let mut found = vec![None; chunk.len()];
+            while let Some(joined) = tasks.join_next().await {
+                let (index, item) = joined?;
+                found[index] =
+                    item?.map(|item| doc::<StoredRecipientKey>(&item, what)).transpose()?;
+            }
+            keys.extend(found);
+        }
+        Ok(keys)
+    }
+
+    async fn insert_recipient_keys(
+        &self,
+        organization: OrganizationId,
+        keys: &[StoredRecipientKey],
+    ) -> PortResult<()> {
+        for key in keys {
+            let (pk, sk) = recipient_key(organization, &key.recipient);
+            // Taken already: the first writer's key stays (the caller reads it back).
+            self.put(
+                "insert recipient key",
+                record_item(pk, sk, key)?,
+                Some(Condition::not_exists()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn erase_recipient_key(
+        &self,
+        organization: OrganizationId,
+        recipient: &RecipientId,
+    ) -> PortResult<bool> {
+        let (pk, sk) = recipient_key(organization, recipient);
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| sdk("erase recipient key", &e))?;
+        Ok(output.attributes.is_some_and(|old| !old.is_empty()))
+    }
+}
