@@ -95,6 +95,7 @@ impl Aws {
             status_lists: self.store.clone(),
             bulk: self.store.clone(),
             audit: self.store.clone(),
+            users: self.store.clone(),
             outbox: self.store.clone(),
             webhooks: self.store.clone(),
             queue: self.queue.clone(),

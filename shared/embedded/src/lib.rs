@@ -96,6 +96,7 @@ impl Embedded {
             status_lists: self.store.clone(),
             bulk: self.store.clone(),
             audit: self.store.clone(),
+            users: self.store.clone(),
             outbox: self.store.clone(),
             webhooks: self.store.clone(),
             queue: self.store.clone(),

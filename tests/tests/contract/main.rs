@@ -27,6 +27,7 @@ mod outbox;
 mod queue;
 mod status_lists;
 mod templates;
+mod users;
 mod vault;
 mod webhooks;
 mod workspaces;
@@ -283,6 +284,13 @@ macro_rules! contract_suite {
                 a_workspace_without_keys_lists_none_and_cannot_sign,
                 signing_with_an_unknown_key_id_is_an_error,
                 workspaces_have_their_own_keys,
+            }
+            users {
+                a_user_is_found_by_id_and_by_email_and_an_email_is_taken_once,
+                users_are_listed_oldest_first_per_organization,
+                an_update_with_the_current_version_replaces_the_user_and_a_stale_one_does_not,
+                a_session_is_found_until_deleted_and_deleted_once,
+                a_sign_in_policy_is_none_until_set_and_each_organization_has_its_own,
             }
             vault {
                 sealed_data_opens_under_its_context,

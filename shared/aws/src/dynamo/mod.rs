@@ -22,6 +22,9 @@
 //! | bulk job / row / outcome | `JOB#<id>` | `JOB` / `ROW#<n>` / `OUT#<n>` |
 //! | event | `EVT#<id>` | `EVT` (GSI4 while pending) |
 //! | delivery | `DLV#<id>` | `DLV` (GSI1 `HOOK#<webhook>`) |
+//! | user / its email claim | `USER#<id>` / `EMAIL#<email>` | `USER` (GSI1 `ORG#<org>`) / `EMAIL` |
+//! | session or login challenge | `SESSION#<sha256 of the token>` | `SESSION` (TTL) |
+//! | sign-in policy | `ORG#<org>` | `POLICY#sign-in` |
 //!
 //! Ids are hyphenated lowercase UUIDs (v7 ids sort by creation); times in sort keys are
 //! fixed-width RFC 3339 with nanoseconds, which sort like the instants. GSI4 holds the two
@@ -41,6 +44,7 @@ mod credentials;
 mod events;
 mod organizations;
 mod status_lists;
+mod users;
 
 use std::collections::HashMap;
 use std::fmt::Display;

@@ -29,6 +29,7 @@ mod organizations;
 mod queue;
 mod schema;
 mod status_lists;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -11,6 +11,7 @@ mod inbound;
 mod public;
 mod status;
 mod templates;
+mod users;
 mod workspaces;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use governance::{Member, OrganizationSummary, Totals, WorkspaceSummary};
 pub use inbound::ISSUE_REQUESTED;
 pub use public::{PublicCredential, Verification};
 pub use templates::{AlignmentInput, TemplateInput, TemplatePatch};
+pub use users::{NewUser, SESSION_TOKEN_PREFIX, SignIn, TotpEnrolment, UserSession, UserView};
 pub use workspaces::{IssuerInput, NewWorkspace};
 
 use crate::auth::{Actor, Grant, Role, Scope};
@@ -34,7 +36,8 @@ use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
     AuditStore, BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue,
-    StatusListStore, TemplateStore, Vault, WebhookStore, WebhookTransport, WorkspaceStore,
+    StatusListStore, TemplateStore, UserStore, Vault, WebhookStore, WebhookTransport,
+    WorkspaceStore,
 };
 use crate::{Error, Result};
 
@@ -69,6 +72,7 @@ pub struct Ports {
     pub status_lists: Arc<dyn StatusListStore>,
     pub bulk: Arc<dyn BulkStore>,
     pub audit: Arc<dyn AuditStore>,
+    pub users: Arc<dyn UserStore>,
     pub outbox: Arc<dyn Outbox>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub queue: Arc<dyn Queue>,
@@ -241,6 +245,9 @@ impl App {
 
     /// The caller behind a bearer API key.
     pub async fn authenticate(&self, key: &str) -> Result<Caller> {
+        if key.starts_with(SESSION_TOKEN_PREFIX) {
+            return self.authenticate_session(key).await;
+        }
         let unauthorized = || Error::Unauthorized("invalid API key".into());
         if key.len() < KEY_PREFIX_LEN {
             return Err(unauthorized());
