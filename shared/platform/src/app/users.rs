@@ -248,14 +248,16 @@ impl App {
             return Err(wrong());
         }
         // A hash of older costs is replaced now that the password is known.
-        let rehashed = match password::needs_rehash(&user.password) {
-            true => Some(hash_password(password).await?),
-            false => None,
+        let rehashed = if password::needs_rehash(&user.password) {
+            Some(hash_password(password).await?)
+        } else {
+            None
         };
         let needs_code = user.totp.is_some();
         let user = self
             .modify_user(user.id, |u| {
                 u.failed_sign_ins = 0;
+                u.locked_until = None;
                 if let Some(hash) = &rehashed {
                     u.password = hash.clone();
                 }
@@ -333,6 +335,7 @@ impl App {
                 }
                 if accepted {
                     u.failed_sign_ins = 0;
+                    u.locked_until = None;
                     u.last_sign_in_at = Some(now);
                 } else {
                     count_failure(u, now);
