@@ -96,6 +96,7 @@ impl Aws {
             bulk: self.store.clone(),
             audit: self.store.clone(),
             recipients: self.store.clone(),
+            users: self.store.clone(),
             outbox: self.store.clone(),
             webhooks: self.store.clone(),
             queue: self.queue.clone(),

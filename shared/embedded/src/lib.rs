@@ -97,6 +97,7 @@ impl Embedded {
             bulk: self.store.clone(),
             audit: self.store.clone(),
             recipients: self.store.clone(),
+            users: self.store.clone(),
             outbox: self.store.clone(),
             webhooks: self.store.clone(),
             queue: self.store.clone(),

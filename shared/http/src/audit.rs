@@ -33,10 +33,22 @@ use crate::views::Items;
 pub struct ClientAddress(pub String);
 
 /// The client's address: from the platform in front (Lambda), else the socket's peer.
-pub(crate) fn client_address(request: &Request) -> Option<String> {
-    request.extensions().get::<ClientAddress>().map(|a| a.0.clone()).or_else(|| {
-        request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
-    })
+pub(crate) fn client_address(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions
+        .get::<ClientAddress>()
+        .map(|a| a.0.clone())
+        .or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))
+}
+
+/// Where a call comes from (address, user agent, request id), for entries that a use case
+/// records itself (the sign-in steps, made before anyone is authenticated).
+pub(crate) fn origin(extensions: &axum::http::Extensions, headers: &HeaderMap) -> AuditCall {
+    AuditCall {
+        ip: client_address(extensions),
+        user_agent: header_text(headers, header::USER_AGENT.as_str(), 512),
+        request_id: header_text(headers, "x-request-id", 128),
+        ..AuditCall::default()
+    }
 }
 
 /// The caller, authenticated once by the audit middleware for the handler.
@@ -71,6 +83,13 @@ fn action(method: &Method, route: &str) -> Option<String> {
         ("POST", "/v1/api-keys/{id}/revoke") => "api_key.revoke",
         ("POST", "/v1/recipients/export") => "recipient.export",
         ("POST", "/v1/recipients/erase") => "recipient.erase",
+        ("POST", "/v1/users") => "user.create",
+        ("GET", "/v1/users") => "user.list",
+        ("PUT", "/v1/organization/sign-in-policy") => "organization.sign_in_policy",
+        ("POST", "/v1/auth/logout") => "auth.logout",
+        ("POST", "/v1/me/password") => "account.password_change",
+        ("POST", "/v1/me/totp") => "account.totp_enrol",
+        ("POST", "/v1/me/totp/confirm") => "account.totp_confirm",
         ("GET", "/v1/audit") => "audit.list",
         ("GET", "/v1/audit/export") => "audit.export",
         ("GET", "/v1/audit/verify") => "audit.verify",
@@ -87,17 +106,24 @@ pub(crate) async fn record(State(app): State<App>, mut request: Request, next: N
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| request.uri().path().to_owned(), |m| m.as_str().to_owned());
-    // Without valid credentials, the handler's extractor answers the 401 with its reason.
+    // Without valid credentials, the handler's extractor answers the 401 with its reason. A
+    // session that owes a second factor is recorded, but not authenticated for the handler.
     let caller = match bearer_token(request.headers()) {
-        Some(key) => app.authenticate(key).await.ok(),
+        Some(key) => match app.authenticate(key).await {
+            Ok(caller) => Some((caller, true)),
+            Err(platform::Error::SecondFactorRequired(caller)) => Some((*caller, false)),
+            Err(_) => None,
+        },
         None => None,
     };
-    let Some(caller) = caller else { return next.run(request).await };
-    request.extensions_mut().insert(Authenticated(caller.clone()));
+    let Some((caller, authenticated)) = caller else { return next.run(request).await };
+    if authenticated {
+        request.extensions_mut().insert(Authenticated(caller.clone()));
+    }
     let Some(action) = action(&method, &route) else { return next.run(request).await };
 
     let headers = request.headers().clone();
-    let address = client_address(&request);
+    let address = client_address(request.extensions());
     let (workspace, target) = path_ids(request.uri().path(), &route);
     let response = next.run(request).await;
 

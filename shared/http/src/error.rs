@@ -29,6 +29,9 @@ pub enum Problem {
     Unauthorized,
     /// Known credentials, without the permission the route needs (403).
     Forbidden,
+    /// A session that owes the second factor its organization requires: it may only enrol
+    /// one (403).
+    SecondFactorRequired,
     /// No such resource, or not the caller's (404).
     NotFound,
     /// The route exists but not with this method (405).
@@ -55,6 +58,7 @@ impl Problem {
             Self::MalformedBody => "malformed-body",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::SecondFactorRequired => "second-factor-required",
             Self::RateLimited => "rate-limited",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
@@ -71,7 +75,7 @@ impl Problem {
         match self {
             Self::Validation | Self::MalformedBody => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::SecondFactorRequired => StatusCode::FORBIDDEN,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -90,6 +94,7 @@ impl Problem {
             Self::MalformedBody => "Malformed request body",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden => "Forbidden",
+            Self::SecondFactorRequired => "Second factor required",
             Self::RateLimited => "Too many requests",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
@@ -179,6 +184,10 @@ impl From<platform::Error> for ApiError {
             Error::Conflict(detail) => Self::new(Problem::Conflict, detail),
             Error::Unauthorized(detail) => Self::new(Problem::Unauthorized, detail),
             Error::Forbidden(detail) => Self::new(Problem::Forbidden, detail),
+            error @ Error::SecondFactorRequired(_) => {
+                Self::new(Problem::SecondFactorRequired, error.to_string())
+            }
+            Error::TooManyAttempts(detail) => Self::new(Problem::RateLimited, detail),
             Error::TooLarge(limit) => Self::new(
                 Problem::PayloadTooLarge,
                 format!("the request body exceeds {limit} bytes"),
@@ -231,6 +240,7 @@ mod tests {
             (platform::Error::Conflict("already revoked".into()), 409, "conflict"),
             (platform::Error::Unauthorized("invalid API key".into()), 401, "unauthorized"),
             (platform::Error::TooLarge(16), 413, "payload-too-large"),
+            (platform::Error::TooManyAttempts("locked".into()), 429, "rate-limited"),
             (platform::Error::Unexpected(anyhow::anyhow!("db down")), 500, "internal"),
         ];
         for (error, status, slug) in cases {

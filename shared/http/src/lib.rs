@@ -1,7 +1,8 @@
 //! The HTTP layer: the axum routers that the Lambdas (through `lambda_http`) and the local
 //! server (through `axum::serve`) both mount, over a [`platform::App`] as router state.
 //!
-//! - [`management_router`]: workspaces, templates, webhooks, bulk issuance (API key);
+//! - [`management_router`]: workspaces, templates, webhooks, bulk issuance, API keys, users
+//!   and sign-in (an API key or a user's session);
 //! - [`issuance_router`]: issue, list, read, revoke, suspend, unsuspend (API key);
 //! - [`public_router`]: the verification page and its downloads, DID documents, status
 //!   lists, `POST /verify`, `/healthz`, the stylesheet;
@@ -25,6 +26,7 @@ mod public;
 pub mod ratelimit;
 mod recipients;
 pub mod transport;
+mod users;
 pub mod views;
 
 use std::any::Any;
@@ -54,10 +56,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' ht
 
 /// The management routes (API key): workspaces, templates, webhooks, bulk issuance.
 pub fn management_router(app: App) -> Router {
-    finish(
-        audited(management::routes().merge(audit::routes()).merge(recipients::routes()), &app),
-        app,
-    )
+    let routes = management::routes()
+        .merge(audit::routes())
+        .merge(recipients::routes())
+        .merge(users::routes());
+    finish(audited(routes, &app), app)
 }
 
 /// The issuance routes (API key): credentials and their status.
@@ -76,6 +79,7 @@ pub fn router(app: App) -> Router {
     let authenticated = management::routes()
         .merge(audit::routes())
         .merge(recipients::routes())
+        .merge(users::routes())
         .merge(issuance::routes());
     finish(audited(authenticated, &app).merge(limited_public(public::routes(), &app)), app)
 }
@@ -174,6 +178,7 @@ mod tests {
         let all = management::routes()
             .merge(audit::routes())
             .merge(issuance::routes())
+            .merge(users::routes())
             .merge(public::routes());
         let _ = with_common_layers(all);
         let _ = with_common_layers(management::routes().merge(audit::routes()));

@@ -103,7 +103,7 @@ impl RateLimiter {
 
 /// The client's address, or `unknown` when neither the platform nor the socket says.
 fn client_address(request: &Request) -> String {
-    crate::audit::client_address(request).unwrap_or_else(|| "unknown".into())
+    crate::audit::client_address(request.extensions()).unwrap_or_else(|| "unknown".into())
 }
 
 /// The middleware.

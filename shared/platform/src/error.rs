@@ -21,6 +21,15 @@ pub enum Error {
     /// The caller is known but its grants do not allow this here; names the permission.
     #[error("{0}")]
     Forbidden(String),
+    /// A signed-in user whose organization requires a second factor has not given one: the
+    /// session may only enrol one. Carries the caller, for the audit log.
+    #[error(
+        "your organization requires two-factor authentication: enrol a TOTP authenticator (POST /v1/me/totp, then /v1/me/totp/confirm)"
+    )]
+    SecondFactorRequired(Box<crate::auth::Principal>),
+    /// Too many failed attempts: refused until the time given.
+    #[error("{0}")]
+    TooManyAttempts(String),
     /// The body was too large.
     #[error("request body exceeds {0} bytes")]
     TooLarge(usize),

@@ -51,6 +51,8 @@ uuid_id!(/// An event (also the Standard Webhooks `webhook-id`).
     EventId, "event_id");
 uuid_id!(/// An API key.
     ApiKeyId, "api_key_id");
+uuid_id!(/// A local user (who signs in with a password and sessions).
+    UserId, "user_id");
 
 /// A workspace slug: 2 to 40 of `a-z`, `0-9` and `-`, not starting or ending with `-`.
 /// It names the workspace in URLs and in its `did:web`.

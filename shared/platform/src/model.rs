@@ -468,6 +468,86 @@ pub struct SigningKeyInfo {
     pub retired_at: Option<DateTime<Utc>>,
 }
 
+/// A local user: signs in with an email and a password (Argon2id), and a TOTP second factor
+/// once enrolled. One role over the organization or one workspace, as an API key has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: crate::ids::UserId,
+    pub organization_id: OrganizationId,
+    /// Unique across the deployment: it is what a user signs in with.
+    pub email: Email,
+    pub name: String,
+    pub grant: Grant,
+    pub password: crate::auth::password::PasswordHash,
+    /// The enrolled second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<TotpFactor>,
+    /// A TOTP secret being enrolled (sealed by the vault, base64), until a first code confirms it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_totp: Option<String>,
+    /// Failed sign-ins (password or code) since the last success or lock.
+    #[serde(default)]
+    pub failed_sign_ins: u32,
+    /// Sign-ins are refused until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Sessions of another generation are ended (a password change, a second factor enrolled).
+    #[serde(default)]
+    pub session_generation: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// Bumped by every update; updates are conditional on it.
+    pub version: u64,
+}
+
+/// An enrolled TOTP second factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotpFactor {
+    /// The secret, sealed by the vault under `totp:<user id>`, base64.
+    pub sealed_secret: String,
+    /// The time step of the last accepted code: no code of it or before is accepted again.
+    pub last_used_step: u64,
+    /// Hex SHA-256 digests of the unused recovery codes.
+    pub recovery_codes: Vec<String>,
+    pub enabled_at: DateTime<Utc>,
+}
+
+/// What a session token allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    /// The password was right; a second factor is awaited (a login challenge, used once).
+    Challenge,
+    /// Signed in.
+    SignedIn,
+}
+
+/// A login session or challenge, stored under the SHA-256 of its token (never the token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Hex SHA-256 of the token.
+    pub id: String,
+    pub user_id: crate::ids::UserId,
+    pub organization_id: OrganizationId,
+    pub kind: SessionKind,
+    /// Whether the user gave a second factor to get it.
+    pub two_factor: bool,
+    /// The user's session generation when it was made; another one ends it.
+    pub generation: u32,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How the users of an organization must sign in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SignInPolicy {
+    /// Every user gives a TOTP code at sign-in; a user without one may only enrol one.
+    pub require_two_factor: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

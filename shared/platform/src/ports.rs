@@ -305,6 +305,50 @@ pub trait AuditStore: Send + Sync {
     async fn audit_head(&self, organization: OrganizationId) -> PortResult<(u64, AuditHash)>;
 }
 
+/// Local users, their sessions, and each organization's sign-in policy.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a new user. Emails are unique across the deployment (a user signs in with
+    /// it alone): returns `false` and writes nothing when the email is taken.
+    async fn insert_user(&self, user: &crate::model::User) -> PortResult<bool>;
+    /// The user `id`, whatever its organization.
+    async fn user(&self, id: crate::ids::UserId) -> PortResult<Option<crate::model::User>>;
+    /// The user whose email is `email`.
+    async fn user_by_email(
+        &self,
+        email: &crate::ids::Email,
+    ) -> PortResult<Option<crate::model::User>>;
+    /// The users of an organization, oldest first.
+    async fn users(&self, organization: OrganizationId) -> PortResult<Vec<crate::model::User>>;
+    /// Replaces the user if its stored version is `expected_version`; `false` (nothing
+    /// written) otherwise, or when there is no such user. A user's email never changes.
+    async fn update_user(
+        &self,
+        user: &crate::model::User,
+        expected_version: u64,
+    ) -> PortResult<bool>;
+    /// Inserts a session (or login challenge); its id is fresh. Expired sessions may be
+    /// removed from then on.
+    async fn insert_session(&self, session: &crate::model::Session) -> PortResult<()>;
+    /// The session `id`, until it is deleted (an expired one may still be returned: the
+    /// caller checks `expires_at`).
+    async fn session(&self, id: &str) -> PortResult<Option<crate::model::Session>>;
+    /// Deletes the session `id`; `true` only for the one call that deleted it, so that a
+    /// token meant for one use is used once even under concurrency.
+    async fn delete_session(&self, id: &str) -> PortResult<bool>;
+    /// The organization's sign-in policy; `None` when never set.
+    async fn sign_in_policy(
+        &self,
+        organization: OrganizationId,
+    ) -> PortResult<Option<crate::model::SignInPolicy>>;
+    /// Sets the organization's sign-in policy.
+    async fn set_sign_in_policy(
+        &self,
+        organization: OrganizationId,
+        policy: &crate::model::SignInPolicy,
+    ) -> PortResult<()>;
+}
+
 /// Events waiting to be fanned out to webhooks.
 #[async_trait]
 pub trait Outbox: Send + Sync {

@@ -186,6 +186,25 @@ fn routes() -> Vec<Route> {
             Workspace,
         ),
         route(Method::POST, "/v1/api-keys/{fresh_key}/revoke", none, ApiKeysManage, Workspace),
+        route(
+            Method::POST,
+            "/v1/users",
+            || {
+                Some(Body::Json(json!({"email": "{new_slug}@example.com", "name": "Made",
+                    "role": "viewer", "workspace": "{ws_slug}",
+                    "password": "correct horse battery staple"})))
+            },
+            UsersManage,
+            Workspace,
+        ),
+        route(Method::GET, "/v1/organization/sign-in-policy", none, OrganizationRead, Organization),
+        route(
+            Method::PUT,
+            "/v1/organization/sign-in-policy",
+            || Some(Body::Json(json!({"require_two_factor": false}))),
+            OrganizationManage,
+            Organization,
+        ),
         route(Method::GET, "/v1/organization/summary", none, OrganizationRead, Organization),
         route(
             Method::POST,
@@ -209,7 +228,20 @@ fn routes() -> Vec<Route> {
 
 /// Routes that list what the caller may see rather than refuse: each is checked for what it
 /// shows, not for its status.
-const FILTERED: &[(&str, &str)] = &[("GET", "/v1/workspaces"), ("GET", "/v1/api-keys")];
+const FILTERED: &[(&str, &str)] =
+    &[("GET", "/v1/workspaces"), ("GET", "/v1/api-keys"), ("GET", "/v1/users")];
+
+/// Routes of signing in and of one's own account: no permission, a session (or nothing, to
+/// sign in); tested in [`users`].
+const ACCOUNT: &[(&str, &str)] = &[
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/login/second-factor"),
+    ("POST", "/v1/auth/logout"),
+    ("GET", "/v1/me"),
+    ("POST", "/v1/me/password"),
+    ("POST", "/v1/me/totp"),
+    ("POST", "/v1/me/totp/confirm"),
+];
 
 /// A deployment over one adapter set, served on loopback: two organizations, A with the
 /// workspaces `alpha` and `beta`, B with `gamma`.
@@ -719,6 +751,7 @@ fn every_authenticated_route_has_a_permission() {
     let mut covered: BTreeSet<(String, String)> =
         routes().iter().map(|r| (r.method.to_string(), normalize(r.path))).collect();
     covered.extend(FILTERED.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())));
+    covered.extend(ACCOUNT.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())));
     for (method, path) in &declared {
         assert!(
             covered.contains(&(method.clone(), path.clone())),
@@ -768,6 +801,7 @@ macro_rules! on_both {
 }
 
 mod personal;
+mod users;
 
 /// Each audited call leaves exactly one entry, with its actor, address and user agent; an
 /// edited or a deleted entry makes verification fail and name where.

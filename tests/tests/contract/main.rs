@@ -28,6 +28,7 @@ mod queue;
 mod recipients;
 mod status_lists;
 mod templates;
+mod users;
 mod vault;
 mod webhooks;
 mod workspaces;
@@ -290,6 +291,13 @@ macro_rules! contract_suite {
                 recipient_keys_belong_to_their_organization,
                 an_erased_key_is_gone_for_good_and_a_new_one_may_follow,
                 concurrent_inserts_for_one_recipient_keep_exactly_one_key,
+            }
+            users {
+                a_user_is_found_by_id_and_by_email_and_an_email_is_taken_once,
+                users_are_listed_oldest_first_per_organization,
+                an_update_with_the_current_version_replaces_the_user_and_a_stale_one_does_not,
+                a_session_is_found_until_deleted_and_deleted_once,
+                a_sign_in_policy_is_none_until_set_and_each_organization_has_its_own,
             }
             vault {
                 sealed_data_opens_under_its_context,

@@ -23,6 +23,9 @@
 //! | event | `EVT#<id>` | `EVT` (GSI4 while pending) |
 //! | delivery | `DLV#<id>` | `DLV` (GSI1 `HOOK#<webhook>`) |
 //! | organization secret, recipient data key | `ORG#<org>` | `RKEY#organization`, `RKEY#<recipient>` |
+//! | user / its email claim | `USER#<id>` / `EMAIL#<email>` | `USER` (GSI1 `ORG#<org>`) / `EMAIL` |
+//! | session or login challenge | `SESSION#<sha256 of the token>` | `SESSION` (TTL) |
+//! | sign-in policy | `ORG#<org>` | `POLICY#sign-in` |
 //!
 //! Ids are hyphenated lowercase UUIDs (v7 ids sort by creation); times in sort keys are
 //! fixed-width RFC 3339 with nanoseconds, which sort like the instants. GSI4 holds the two
@@ -43,6 +46,7 @@ mod events;
 mod organizations;
 mod recipients;
 mod status_lists;
+mod users;
 
 use std::collections::HashMap;
 use std::fmt::Display;

@@ -30,6 +30,7 @@ mod queue;
 mod recipients;
 mod schema;
 mod status_lists;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

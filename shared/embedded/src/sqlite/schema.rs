@@ -209,6 +209,33 @@ CREATE TABLE recipient_keys (
     PRIMARY KEY (organization_id, recipient_id)
 ) STRICT, WITHOUT ROWID;
 "#,
+    r#"
+-- 5: local users (emails unique across the deployment), their sessions and login challenges
+-- (by the SHA-256 of their token, never the token), and each organization's sign-in policy.
+-- `record` is the serde form of the `User`, `Session` or `SignInPolicy`.
+CREATE TABLE users (
+    id               TEXT PRIMARY KEY,
+    organization_id  TEXT NOT NULL,
+    email            TEXT NOT NULL UNIQUE,
+    version          INTEGER NOT NULL,
+    created_at       TEXT NOT NULL,
+    record           TEXT NOT NULL
+) STRICT;
+CREATE INDEX users_by_organization ON users (organization_id, created_at, id);
+
+CREATE TABLE sessions (
+    id          TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    record      TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+CREATE TABLE sign_in_policies (
+    organization_id  TEXT PRIMARY KEY,
+    record           TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// Applies the migrations the database has not seen yet.

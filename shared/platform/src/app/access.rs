@@ -163,24 +163,27 @@ impl App {
         Ok(view(&revoked, slug_of(&slugs, &revoked.grant)))
     }
 
-    async fn workspace_slugs(&self, caller: &Caller) -> Result<Vec<(WorkspaceId, String)>> {
+    pub(super) async fn workspace_slugs(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<(WorkspaceId, String)>> {
         let workspaces = self.ports().workspaces.workspaces(caller.organization_id).await?;
         Ok(workspaces.into_iter().map(|w| (w.id, w.slug.to_string())).collect())
     }
 }
 
-fn role_names() -> String {
+pub(super) fn role_names() -> String {
     Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-fn target(grant: &Grant) -> Option<WorkspaceId> {
+pub(super) fn target(grant: &Grant) -> Option<WorkspaceId> {
     match grant.scope {
         Scope::Organization => None,
         Scope::Workspace(id) => Some(id),
     }
 }
 
-fn slug_of(slugs: &[(WorkspaceId, String)], grant: &Grant) -> Option<String> {
+pub(super) fn slug_of(slugs: &[(WorkspaceId, String)], grant: &Grant) -> Option<String> {
     let id = target(grant)?;
     slugs.iter().find(|(ws, _)| *ws == id).map(|(_, slug)| slug.clone())
 }

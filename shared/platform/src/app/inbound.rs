@@ -124,9 +124,13 @@ impl App {
                 tracing::warn!(workspace = slug.as_str(), what, "dropping an inbound event");
                 Ok(HandleOutcome::Done)
             }
-            Err(Error::Unauthorized(_) | Error::Forbidden(_) | Error::TooLarge(_)) => {
-                drop_message("refused")
-            }
+            Err(
+                Error::Unauthorized(_)
+                | Error::Forbidden(_)
+                | Error::TooLarge(_)
+                | Error::SecondFactorRequired(_)
+                | Error::TooManyAttempts(_),
+            ) => drop_message("refused"),
         }
     }
 

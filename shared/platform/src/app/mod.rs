@@ -12,6 +12,7 @@ mod personal_data;
 mod public;
 mod status;
 mod templates;
+mod users;
 mod workspaces;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use inbound::ISSUE_REQUESTED;
 pub use personal_data::{Erasure, HeldCredential, RecipientExport};
 pub use public::{PublicCredential, Verification};
 pub use templates::{AlignmentInput, TemplateInput, TemplatePatch};
+pub use users::{NewUser, SESSION_TOKEN_PREFIX, SignIn, TotpEnrolment, UserSession, UserView};
 pub use workspaces::{IssuerInput, NewWorkspace};
 
 use crate::auth::{Actor, Grant, Role, Scope};
@@ -36,8 +38,8 @@ use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
     AuditStore, BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue,
-    RecipientKeyStore, StatusListStore, TemplateStore, Vault, WebhookStore, WebhookTransport,
-    WorkspaceStore,
+    RecipientKeyStore, StatusListStore, TemplateStore, UserStore, Vault, WebhookStore,
+    WebhookTransport, WorkspaceStore,
 };
 use crate::{Error, Result};
 
@@ -73,6 +75,7 @@ pub struct Ports {
     pub bulk: Arc<dyn BulkStore>,
     pub audit: Arc<dyn AuditStore>,
     pub recipients: Arc<dyn RecipientKeyStore>,
+    pub users: Arc<dyn UserStore>,
     pub outbox: Arc<dyn Outbox>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub queue: Arc<dyn Queue>,
@@ -256,6 +259,9 @@ impl App {
 
     /// The caller behind a bearer API key.
     pub async fn authenticate(&self, key: &str) -> Result<Caller> {
+        if key.starts_with(SESSION_TOKEN_PREFIX) {
+            return self.authenticate_session(key).await;
+        }
         let unauthorized = || Error::Unauthorized("invalid API key".into());
         if key.len() < KEY_PREFIX_LEN {
             return Err(unauthorized());

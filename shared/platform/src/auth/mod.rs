@@ -28,6 +28,8 @@ pub enum Permission {
     WorkspaceCreate,
     /// Create, list and revoke API keys (never with more power than one's own).
     ApiKeysManage,
+    /// Create and list local users (never with more power than one's own).
+    UsersManage,
     /// Read the audit log and verify its chain.
     AuditRead,
     /// See a workspace.
@@ -56,11 +58,12 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order of the documented matrix.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::OrganizationRead,
         Self::OrganizationManage,
         Self::WorkspaceCreate,
         Self::ApiKeysManage,
+        Self::UsersManage,
         Self::AuditRead,
         Self::WorkspaceRead,
         Self::WorkspaceManage,
@@ -93,6 +96,7 @@ impl Permission {
             Self::OrganizationManage => "organization_manage",
             Self::WorkspaceCreate => "workspace_create",
             Self::ApiKeysManage => "api_keys_manage",
+            Self::UsersManage => "users_manage",
             Self::AuditRead => "audit_read",
             Self::WorkspaceRead => "workspace_read",
             Self::WorkspaceManage => "workspace_manage",
@@ -170,6 +174,7 @@ impl Role {
             ],
             Self::WorkspaceAdmin => &[
                 ApiKeysManage,
+                UsersManage,
                 WorkspaceRead,
                 WorkspaceManage,
                 TemplateRead,
@@ -276,6 +281,8 @@ pub enum Actor {
     ApiKey(crate::ids::ApiKeyId),
     /// The platform itself on behalf of an integration (`inbound-events`).
     System(String),
+    /// A local user, signed in with a session.
+    User(crate::ids::UserId),
 }
 
 impl std::fmt::Display for Actor {
@@ -283,6 +290,7 @@ impl std::fmt::Display for Actor {
         match self {
             Self::ApiKey(id) => write!(f, "api_key:{id}"),
             Self::System(name) => write!(f, "system:{name}"),
+            Self::User(id) => write!(f, "user:{id}"),
         }
     }
 }

@@ -77,7 +77,8 @@ impl From<PasswordError> for crate::Error {
 ///
 /// It is not checked when built from a stored string: a malformed one simply never verifies.
 /// `Debug` leaves it out, since a leaked hash can be attacked offline.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PasswordHash(String);
 
 impl PasswordHash {
