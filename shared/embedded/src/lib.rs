@@ -103,6 +103,7 @@ impl Embedded {
             vault: self.vault.clone(),
             transport,
             clock: self.clock.clone(),
+            sso: self.store.clone(),
         }
     }
 }

@@ -25,6 +25,7 @@ mod keys;
 mod organizations;
 mod outbox;
 mod queue;
+mod sso;
 mod status_lists;
 mod templates;
 mod vault;
@@ -283,6 +284,14 @@ macro_rules! contract_suite {
                 a_workspace_without_keys_lists_none_and_cannot_sign,
                 signing_with_an_unknown_key_id_is_an_error,
                 workspaces_have_their_own_keys,
+            }
+            sso {
+                a_provider_is_put_read_and_replaced_per_organization,
+                providers_are_found_by_their_exact_issuer_across_organizations,
+                an_issuer_and_audience_pair_belongs_to_one_organization,
+                a_replaced_provider_is_not_found_under_its_old_issuer_and_frees_its_pair,
+                a_provider_is_deleted_once_and_its_pair_freed,
+                concurrent_replacements_leave_one_provider_found_under_one_issuer,
             }
             vault {
                 sealed_data_opens_under_its_context,

@@ -22,6 +22,7 @@
 //! | bulk job / row / outcome | `JOB#<id>` | `JOB` / `ROW#<n>` / `OUT#<n>` |
 //! | event | `EVT#<id>` | `EVT` (GSI4 while pending) |
 //! | delivery | `DLV#<id>` | `DLV` (GSI1 `HOOK#<webhook>`) |
+//! | OIDC provider / its issuer entry | `ORG#<org>` / `OIDC#<sha256(issuer)>` | `OIDC` / `AUD#<sha256(audience)>` |
 //!
 //! Ids are hyphenated lowercase UUIDs (v7 ids sort by creation); times in sort keys are
 //! fixed-width RFC 3339 with nanoseconds, which sort like the instants. GSI4 holds the two
@@ -40,6 +41,7 @@ mod bulk;
 mod credentials;
 mod events;
 mod organizations;
+mod sso;
 mod status_lists;
 
 use std::collections::HashMap;

@@ -28,6 +28,7 @@ mod events;
 mod organizations;
 mod queue;
 mod schema;
+mod sso;
 mod status_lists;
 
 use std::path::{Path, PathBuf};

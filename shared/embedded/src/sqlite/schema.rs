@@ -191,6 +191,18 @@ CREATE TABLE audit_heads (
     hash             TEXT NOT NULL
 ) STRICT;
 "#,
+    r#"
+-- 6: single sign-on, one OpenID Connect provider per organization; `record` is the serde
+-- form of the whole `OidcProvider`. The pair (issuer, audience) picks a token's
+-- organization, so it is unique; its index also serves the lookups by issuer.
+CREATE TABLE oidc_providers (
+    organization_id  TEXT PRIMARY KEY,
+    issuer           TEXT NOT NULL,
+    audience         TEXT NOT NULL,
+    record           TEXT NOT NULL,
+    UNIQUE (issuer, audience)
+) STRICT;
+"#,
 ];
 
 /// Applies the migrations the database has not seen yet.

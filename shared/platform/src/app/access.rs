@@ -169,7 +169,7 @@ impl App {
     }
 }
 
-fn role_names() -> String {
+pub(super) fn role_names() -> String {
     Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
 }
 

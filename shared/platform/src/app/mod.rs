@@ -9,6 +9,7 @@ mod events;
 mod governance;
 mod inbound;
 mod public;
+mod sso;
 mod status;
 mod templates;
 mod workspaces;
@@ -26,6 +27,7 @@ pub use events::HandleOutcome;
 pub use governance::{Member, OrganizationSummary, Totals, WorkspaceSummary};
 pub use inbound::ISSUE_REQUESTED;
 pub use public::{PublicCredential, Verification};
+pub use sso::{MappingInput, MappingView, SsoInput, SsoView};
 pub use templates::{AlignmentInput, TemplateInput, TemplatePatch};
 pub use workspaces::{IssuerInput, NewWorkspace};
 
@@ -34,7 +36,8 @@ use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
     AuditStore, BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue,
-    StatusListStore, TemplateStore, Vault, WebhookStore, WebhookTransport, WorkspaceStore,
+    SsoStore, StatusListStore, TemplateStore, Vault, WebhookStore, WebhookTransport,
+    WorkspaceStore,
 };
 use crate::{Error, Result};
 
@@ -76,6 +79,7 @@ pub struct Ports {
     pub vault: Arc<dyn Vault>,
     pub transport: Arc<dyn WebhookTransport>,
     pub clock: Arc<dyn Clock>,
+    pub sso: Arc<dyn SsoStore>,
 }
 
 impl std::fmt::Debug for Ports {

@@ -276,6 +276,9 @@ pub enum Actor {
     ApiKey(crate::ids::ApiKeyId),
     /// The platform itself on behalf of an integration (`inbound-events`).
     System(String),
+    /// A user signed in through the organization's OpenID Connect provider: the token's
+    /// `iss` and `sub`.
+    Oidc { issuer: String, subject: String },
 }
 
 impl std::fmt::Display for Actor {
@@ -283,6 +286,7 @@ impl std::fmt::Display for Actor {
         match self {
             Self::ApiKey(id) => write!(f, "api_key:{id}"),
             Self::System(name) => write!(f, "system:{name}"),
+            Self::Oidc { subject, .. } => write!(f, "oidc:{subject}"),
         }
     }
 }
