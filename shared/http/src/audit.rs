@@ -24,7 +24,7 @@ use platform::audit::{AuditEntry, AuditOutcome};
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Authed, Query, bearer_token};
+use crate::extract::{Authed, Query, authenticate, bearer_token};
 use crate::views::Items;
 
 /// The client's address as the platform in front of us saw it (the Lambda glue sets it from
@@ -69,6 +69,8 @@ fn action(method: &Method, route: &str) -> Option<String> {
         ("POST", "/v1/workspaces/{ws}/credentials/{id}/unsuspend") => "credential.unsuspend",
         ("POST", "/v1/api-keys") => "api_key.create",
         ("POST", "/v1/api-keys/{id}/revoke") => "api_key.revoke",
+        ("PUT", "/v1/organization/sso") => "sso.configure",
+        ("DELETE", "/v1/organization/sso") => "sso.delete",
         ("GET", "/v1/audit") => "audit.list",
         ("GET", "/v1/audit/export") => "audit.export",
         ("GET", "/v1/audit/verify") => "audit.verify",
@@ -87,7 +89,7 @@ pub(crate) async fn record(State(app): State<App>, mut request: Request, next: N
         .map_or_else(|| request.uri().path().to_owned(), |m| m.as_str().to_owned());
     // Without valid credentials, the handler's extractor answers the 401 with its reason.
     let caller = match bearer_token(request.headers()) {
-        Some(key) => app.authenticate(key).await.ok(),
+        Some(token) => authenticate(&app, token).await.ok(),
         None => None,
     };
     let Some(caller) = caller else { return next.run(request).await };

@@ -23,6 +23,7 @@ mod management;
 pub mod page;
 mod public;
 pub mod ratelimit;
+pub mod sso;
 pub mod transport;
 pub mod views;
 

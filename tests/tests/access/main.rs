@@ -187,6 +187,20 @@ fn routes() -> Vec<Route> {
         ),
         route(Method::POST, "/v1/api-keys/{fresh_key}/revoke", none, ApiKeysManage, Workspace),
         route(Method::GET, "/v1/organization/summary", none, OrganizationRead, Organization),
+        // In this order: each role's PUT sets up what its GET reads and its DELETE removes.
+        route(
+            Method::PUT,
+            "/v1/organization/sso",
+            || {
+                Some(Body::Json(json!({"issuer": "https://idp.example.com",
+                    "audience": "badges", "jwks_uri": "https://idp.example.com/keys",
+                    "claim": "groups", "mappings": []})))
+            },
+            OrganizationManage,
+            Organization,
+        ),
+        route(Method::GET, "/v1/organization/sso", none, OrganizationManage, Organization),
+        route(Method::DELETE, "/v1/organization/sso", none, OrganizationManage, Organization),
         route(Method::GET, "/v1/audit", none, AuditRead, Organization),
         route(Method::GET, "/v1/audit/export", none, AuditRead, Organization),
         route(Method::GET, "/v1/audit/verify", none, AuditRead, Organization),
@@ -741,6 +755,8 @@ macro_rules! on_both {
         }
     };
 }
+
+mod oidc;
 
 /// Each audited call leaves exactly one entry, with its actor, address and user agent; an
 /// edited or a deleted entry makes verification fail and name where.
