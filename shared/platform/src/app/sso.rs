@@ -261,7 +261,7 @@ impl OidcProvider {
     pub fn grants(&self, values: &[String]) -> Vec<Grant> {
         let mut grants: Vec<Grant> = Vec::new();
         for mapping in &self.mappings {
-            if values.iter().any(|v| *v == mapping.value) && !grants.contains(&mapping.grant) {
+            if values.contains(&mapping.value) && !grants.contains(&mapping.grant) {
                 grants.push(mapping.grant);
             }
         }
