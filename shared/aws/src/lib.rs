@@ -104,6 +104,7 @@ impl Aws {
             vault: self.vault.clone(),
             transport,
             clock: self.clock.clone(),
+            sso: self.store.clone(),
         }
     }
 }

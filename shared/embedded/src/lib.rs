@@ -105,6 +105,7 @@ impl Embedded {
             vault: self.vault.clone(),
             transport,
             clock: self.clock.clone(),
+            sso: self.store.clone(),
         }
     }
 }

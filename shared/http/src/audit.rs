@@ -90,6 +90,8 @@ fn action(method: &Method, route: &str) -> Option<String> {
         ("POST", "/v1/me/password") => "account.password_change",
         ("POST", "/v1/me/totp") => "account.totp_enrol",
         ("POST", "/v1/me/totp/confirm") => "account.totp_confirm",
+        ("PUT", "/v1/organization/sso") => "sso.configure",
+        ("DELETE", "/v1/organization/sso") => "sso.delete",
         ("GET", "/v1/audit") => "audit.list",
         ("GET", "/v1/audit/export") => "audit.export",
         ("GET", "/v1/audit/verify") => "audit.verify",
@@ -109,6 +111,9 @@ pub(crate) async fn record(State(app): State<App>, mut request: Request, next: N
     // Without valid credentials, the handler's extractor answers the 401 with its reason. A
     // session that owes a second factor is recorded, but not authenticated for the handler.
     let caller = match bearer_token(request.headers()) {
+        Some(token) if crate::sso::is_jwt(token) => {
+            crate::sso::authenticate(&app, token).await.ok().map(|caller| (caller, true))
+        }
         Some(key) => match app.authenticate(key).await {
             Ok(caller) => Some((caller, true)),
             Err(platform::Error::SecondFactorRequired(caller)) => Some((*caller, false)),

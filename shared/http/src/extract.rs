@@ -6,7 +6,7 @@
 //!   [`DefaultBodyLimit`](axum::extract::DefaultBodyLimit), deserialized with the failing field
 //!   named; it keeps the raw bytes (idempotency hashes the body as sent);
 //! - [`Query`] and [`PathParams`]: axum's, with mapped rejections;
-//! - [`Authed`]: the caller behind `Authorization: Bearer <API key>`.
+//! - [`Authed`]: the caller behind `Authorization: Bearer <API key or OIDC token>`.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
@@ -195,7 +195,7 @@ where
     }
 }
 
-/// The caller authenticated by `Authorization: Bearer <API key>`.
+/// The caller authenticated by `Authorization: Bearer <API key or OIDC token>`.
 #[derive(Debug, Clone)]
 pub struct Authed(pub Caller);
 
@@ -207,13 +207,23 @@ impl FromRequestParts<App> for Authed {
         if let Some(crate::audit::Authenticated(caller)) = parts.extensions.get() {
             return Ok(Self(caller.clone()));
         }
-        let key = bearer_token(&parts.headers).ok_or_else(|| {
+        let token = bearer_token(&parts.headers).ok_or_else(|| {
             ApiError::new(
                 Problem::Unauthorized,
-                "send an API key in the `Authorization: Bearer <key>` header",
+                "send an API key or an OpenID Connect token in the `Authorization: Bearer <token>` header",
             )
         })?;
-        Ok(Self(app.authenticate(key).await?))
+        Ok(Self(authenticate(app, token).await?))
+    }
+}
+
+/// The caller behind a bearer token, for the [`Authed`] extractor and the audit middleware
+/// alike: a JWT is an OpenID Connect token ([`crate::sso`]), anything else an API key.
+pub(crate) async fn authenticate(app: &App, token: &str) -> Result<Caller, ApiError> {
+    if crate::sso::is_jwt(token) {
+        crate::sso::authenticate(app, token).await
+    } else {
+        Ok(app.authenticate(token).await?)
     }
 }
 

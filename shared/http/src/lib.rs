@@ -25,6 +25,7 @@ pub mod page;
 mod public;
 pub mod ratelimit;
 mod recipients;
+pub mod sso;
 pub mod transport;
 mod users;
 pub mod views;

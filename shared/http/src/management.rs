@@ -4,12 +4,12 @@
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use platform::App;
 use platform::app::{
-    ApiKeyView, NewApiKey, NewWorkspace, OrganizationSummary, TemplateInput, TemplatePatch,
-    parse_bulk_csv, parse_bulk_json,
+    ApiKeyView, NewApiKey, NewWorkspace, OrganizationSummary, SsoInput, SsoView, TemplateInput,
+    TemplatePatch, parse_bulk_csv, parse_bulk_json,
 };
 use platform::auth::Permission;
 use serde::Deserialize;
@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Router<App> {
         )
         .route("/v1/workspaces/{ws}/bulk-issuances/{job}", get(read_bulk))
         .route("/v1/organization/summary", get(organization_summary))
+        .route("/v1/organization/sso", put(configure_sso).get(read_sso).delete(delete_sso))
         .route("/v1/api-keys", post(create_api_key).get(list_api_keys))
         .route("/v1/api-keys/{id}/revoke", post(revoke_api_key))
 }
@@ -45,6 +46,23 @@ async fn organization_summary(
     Authed(caller): Authed,
 ) -> ApiResult<Json<OrganizationSummary>> {
     Ok(Json(app.organization_summary(&caller).await?))
+}
+
+async fn configure_sso(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    JsonBody { value, .. }: JsonBody<SsoInput>,
+) -> ApiResult<Json<SsoView>> {
+    Ok(Json(app.configure_sso(&caller, value).await?))
+}
+
+async fn read_sso(State(app): State<App>, Authed(caller): Authed) -> ApiResult<Json<SsoView>> {
+    Ok(Json(app.sso(&caller).await?))
+}
+
+async fn delete_sso(State(app): State<App>, Authed(caller): Authed) -> ApiResult<StatusCode> {
+    app.delete_sso(&caller).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create_api_key(

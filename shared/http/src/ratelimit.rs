@@ -32,8 +32,8 @@ const SWEEP_ABOVE: usize = 10_000;
 pub enum Policy {
     /// Requests per client address on the public routes.
     Public,
-    /// Requests per API key (by its prefix) on the authenticated routes; requests without a
-    /// key are counted per client address.
+    /// Requests per API key (by its prefix) or OpenID Connect token (by its digest) on the
+    /// authenticated routes; requests without a token are counted per client address.
     ApiKey,
 }
 
@@ -117,6 +117,10 @@ pub(crate) async fn limit(
     }
     let key = match limiter.policy {
         Policy::ApiKey => match bearer_token(request.headers()) {
+            // JWTs share their first characters (`eyJhbGciOi…`): counted by a digest.
+            Some(token) if crate::sso::is_jwt(token) => {
+                format!("oidc:{}", &platform::app::request_hash(token.as_bytes())[..24])
+            }
             // The prefix names the key without keeping the secret in memory.
             Some(token) => format!(
                 "key:{}",

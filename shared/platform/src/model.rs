@@ -548,6 +548,28 @@ pub struct SignInPolicy {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// An organization's OpenID Connect identity provider (single sign-on): at most one per
+/// organization. Bearer tokens it issues for the configured audience act in the organization
+/// with the grants its claim values map to. Nothing here is secret (public keys, a client id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcProvider {
+    pub organization_id: OrganizationId,
+    /// Issuer, audience, key set, claim and leeway, as `auth::oidc::verify_token` takes them.
+    pub config: crate::auth::oidc::OidcConfig,
+    /// Claim values to grants, in the order given; a token gets every grant one of its
+    /// values maps to, and no grant at all when none matches.
+    pub mappings: Vec<ClaimMapping>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One claim value (a group, a role name) and the grant it gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimMapping {
+    /// Compared byte for byte with each value of the configured claim.
+    pub value: String,
+    pub grant: Grant,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,8 +17,8 @@ use crate::ids::{
 };
 use crate::model::{
     ApiKeyRecord, BulkJob, BulkRow, CredentialCounts, CredentialFilter, CredentialRecord,
-    CredentialStatus, Delivery, Event, IdempotencyRecord, Organization, RowOutcome, SigningKeyInfo,
-    StatusKind, StatusListId, Template, Webhook, Workspace,
+    CredentialStatus, Delivery, Event, IdempotencyRecord, OidcProvider, Organization, RowOutcome,
+    SigningKeyInfo, StatusKind, StatusListId, Template, Webhook, Workspace,
 };
 use crate::personal::{RecipientId, StoredRecipientKey};
 
@@ -62,6 +62,25 @@ pub trait OrganizationStore: Send + Sync {
     /// Records that the key with this prefix was used at `now`. The recorded time never
     /// moves back; an unknown prefix is not an error.
     async fn touch_api_key(&self, prefix: &str, now: DateTime<Utc>) -> PortResult<()>;
+}
+
+/// Single sign-on: each organization's OpenID Connect provider, at most one.
+#[async_trait]
+pub trait SsoStore: Send + Sync {
+    /// Creates or replaces the provider of `provider.organization_id`, atomically (a reader
+    /// sees the old provider or the new one, never a mix). The pair (issuer, audience)
+    /// selects the organization of a token, so it is unique across organizations: returns
+    /// `false` and writes nothing when another organization's provider has the same pair.
+    async fn put_oidc_provider(&self, provider: &OidcProvider) -> PortResult<bool>;
+    /// The provider of `organization`.
+    async fn oidc_provider(&self, organization: OrganizationId)
+    -> PortResult<Option<OidcProvider>>;
+    /// Deletes the provider of `organization`; `false` (nothing written) when it has none.
+    async fn delete_oidc_provider(&self, organization: OrganizationId) -> PortResult<bool>;
+    /// Every organization's provider whose issuer is exactly `issuer` (byte for byte),
+    /// ordered by organization id. Strongly consistent: a provider replaced or deleted is
+    /// never answered for its old issuer.
+    async fn oidc_providers_by_issuer(&self, issuer: &str) -> PortResult<Vec<OidcProvider>>;
 }
 
 /// Workspaces.

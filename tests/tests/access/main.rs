@@ -220,6 +220,20 @@ fn routes() -> Vec<Route> {
             OrganizationManage,
             Organization,
         ),
+        // In this order: each role's PUT sets up what its GET reads and its DELETE removes.
+        route(
+            Method::PUT,
+            "/v1/organization/sso",
+            || {
+                Some(Body::Json(json!({"issuer": "https://idp.example.com",
+                    "audience": "badges", "jwks_uri": "https://idp.example.com/keys",
+                    "claim": "groups", "mappings": []})))
+            },
+            OrganizationManage,
+            Organization,
+        ),
+        route(Method::GET, "/v1/organization/sso", none, OrganizationManage, Organization),
+        route(Method::DELETE, "/v1/organization/sso", none, OrganizationManage, Organization),
         route(Method::GET, "/v1/audit", none, AuditRead, Organization),
         route(Method::GET, "/v1/audit/export", none, AuditRead, Organization),
         route(Method::GET, "/v1/audit/verify", none, AuditRead, Organization),
@@ -788,18 +802,19 @@ macro_rules! on_both {
         mod embedded_adapters {
             $(#[tokio::test(flavor = "multi_thread")]
             async fn $name() {
-                super::$name(crate::embedded().await).await;
+                super::$name(super::embedded().await).await;
             })*
         }
         mod aws_adapters {
             $(#[tokio::test(flavor = "multi_thread")]
             async fn $name() {
-                super::$name(crate::aws().await).await;
+                super::$name(super::aws().await).await;
             })*
         }
     };
 }
 
+mod oidc;
 mod personal;
 mod users;
 

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Body, Deployment, OWNER_TOKEN, Store};
+use super::{Body, Deployment, OWNER_TOKEN, Store, aws, embedded};
 
 const EMAIL: &str = "erin.subject@example.org";
 const NAME: &str = "Erin Quillfeather";

@@ -7,7 +7,7 @@ use platform::auth::totp::{self, TotpSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Body, Deployment, OWNER_TOKEN};
+use super::{Body, Deployment, OWNER_TOKEN, aws, embedded};
 
 const PASSWORD: &str = "correct horse battery staple";
 

@@ -26,6 +26,7 @@ mod organizations;
 mod outbox;
 mod queue;
 mod recipients;
+mod sso;
 mod status_lists;
 mod templates;
 mod users;
@@ -298,6 +299,14 @@ macro_rules! contract_suite {
                 an_update_with_the_current_version_replaces_the_user_and_a_stale_one_does_not,
                 a_session_is_found_until_deleted_and_deleted_once,
                 a_sign_in_policy_is_none_until_set_and_each_organization_has_its_own,
+            }
+            sso {
+                a_provider_is_put_read_and_replaced_per_organization,
+                providers_are_found_by_their_exact_issuer_across_organizations,
+                an_issuer_and_audience_pair_belongs_to_one_organization,
+                a_replaced_provider_is_not_found_under_its_old_issuer_and_frees_its_pair,
+                a_provider_is_deleted_once_and_its_pair_freed,
+                concurrent_replacements_leave_one_provider_found_under_one_issuer,
             }
             vault {
                 sealed_data_opens_under_its_context,

@@ -26,6 +26,7 @@
 //! | user / its email claim | `USER#<id>` / `EMAIL#<email>` | `USER` (GSI1 `ORG#<org>`) / `EMAIL` |
 //! | session or login challenge | `SESSION#<sha256 of the token>` | `SESSION` (TTL) |
 //! | sign-in policy | `ORG#<org>` | `POLICY#sign-in` |
+//! | OIDC provider / its issuer entry | `ORG#<org>` / `OIDC#<sha256(issuer)>` | `OIDC` / `AUD#<sha256(audience)>` |
 //!
 //! Ids are hyphenated lowercase UUIDs (v7 ids sort by creation); times in sort keys are
 //! fixed-width RFC 3339 with nanoseconds, which sort like the instants. GSI4 holds the two
@@ -45,6 +46,7 @@ mod credentials;
 mod events;
 mod organizations;
 mod recipients;
+mod sso;
 mod status_lists;
 mod users;
 

@@ -29,6 +29,7 @@ mod organizations;
 mod queue;
 mod recipients;
 mod schema;
+mod sso;
 mod status_lists;
 mod users;
 

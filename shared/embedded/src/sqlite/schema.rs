@@ -234,6 +234,17 @@ CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 CREATE TABLE sign_in_policies (
     organization_id  TEXT PRIMARY KEY,
     record           TEXT NOT NULL
+"#,
+    r#"
+-- 6: single sign-on, one OpenID Connect provider per organization; `record` is the serde
+-- form of the whole `OidcProvider`. The pair (issuer, audience) picks a token's
+-- organization, so it is unique; its index also serves the lookups by issuer.
+CREATE TABLE oidc_providers (
+    organization_id  TEXT PRIMARY KEY,
+    issuer           TEXT NOT NULL,
+    audience         TEXT NOT NULL,
+    record           TEXT NOT NULL,
+    UNIQUE (issuer, audience)
 ) STRICT;
 "#,
 ];

@@ -10,6 +10,7 @@ mod governance;
 mod inbound;
 mod personal_data;
 mod public;
+mod sso;
 mod status;
 mod templates;
 mod users;
@@ -29,6 +30,7 @@ pub use governance::{Member, OrganizationSummary, Totals, WorkspaceSummary};
 pub use inbound::ISSUE_REQUESTED;
 pub use personal_data::{Erasure, HeldCredential, RecipientExport};
 pub use public::{PublicCredential, Verification};
+pub use sso::{MappingInput, MappingView, SsoInput, SsoView};
 pub use templates::{AlignmentInput, TemplateInput, TemplatePatch};
 pub use users::{NewUser, SESSION_TOKEN_PREFIX, SignIn, TotpEnrolment, UserSession, UserView};
 pub use workspaces::{IssuerInput, NewWorkspace};
@@ -38,7 +40,7 @@ use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
     AuditStore, BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue,
-    RecipientKeyStore, StatusListStore, TemplateStore, UserStore, Vault, WebhookStore,
+    RecipientKeyStore, SsoStore, StatusListStore, TemplateStore, UserStore, Vault, WebhookStore,
     WebhookTransport, WorkspaceStore,
 };
 use crate::{Error, Result};
@@ -83,6 +85,7 @@ pub struct Ports {
     pub vault: Arc<dyn Vault>,
     pub transport: Arc<dyn WebhookTransport>,
     pub clock: Arc<dyn Clock>,
+    pub sso: Arc<dyn SsoStore>,
 }
 
 impl std::fmt::Debug for Ports {

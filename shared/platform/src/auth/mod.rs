@@ -283,6 +283,9 @@ pub enum Actor {
     System(String),
     /// A local user, signed in with a session.
     User(crate::ids::UserId),
+    /// A user signed in through the organization's OpenID Connect provider: the token's
+    /// `iss` and `sub`.
+    Oidc { issuer: String, subject: String },
 }
 
 impl std::fmt::Display for Actor {
@@ -291,6 +294,7 @@ impl std::fmt::Display for Actor {
             Self::ApiKey(id) => write!(f, "api_key:{id}"),
             Self::System(name) => write!(f, "system:{name}"),
             Self::User(id) => write!(f, "user:{id}"),
+            Self::Oidc { subject, .. } => write!(f, "oidc:{subject}"),
         }
     }
 }

@@ -374,6 +374,25 @@ pub fn verify_token(
     check_claims(&data.claims, config, now)
 }
 
+/// The claims of `token` **without verifying anything**: only to find which configuration
+/// to verify it against (its `iss` and `aud`). Refuses what [`verify_token`] would refuse as
+/// malformed before looking at the signature (size, shape, encoding).
+pub fn unverified_claims(token: &str) -> Result<Map<String, Value>, OidcError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(malformed(format!("the token is longer than {MAX_TOKEN_BYTES} bytes")));
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    match parts.len() {
+        3 => {}
+        5 => return Err(malformed("encrypted tokens (JWE) are not accepted")),
+        _ => return Err(malformed("a JWT has three base64url parts separated by dots")),
+    }
+    if decode_object(parts[0]).is_none() {
+        return Err(malformed("the header is not base64url-encoded JSON"));
+    }
+    decode_object(parts[1]).ok_or_else(|| malformed("the payload is not base64url-encoded JSON"))
+}
+
 /// Base64url (no padding) JSON object.
 fn decode_object(part: &str) -> Option<Map<String, Value>> {
     let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
