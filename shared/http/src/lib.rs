@@ -1,7 +1,8 @@
 //! The HTTP layer: the axum routers that the Lambdas (through `lambda_http`) and the local
 //! server (through `axum::serve`) both mount, over a [`platform::App`] as router state.
 //!
-//! - [`management_router`]: workspaces, templates, webhooks, bulk issuance (API key);
+//! - [`management_router`]: workspaces, templates, webhooks, bulk issuance, drafts and their
+//!   approval (API key);
 //! - [`issuance_router`]: issue, list, read, revoke, suspend, unsuspend (API key);
 //! - [`public_router`]: the verification page and its downloads, DID documents, status
 //!   lists, `POST /verify`, `/healthz`, the stylesheet;
@@ -15,6 +16,7 @@
 
 mod audit;
 pub mod badge;
+pub mod drafts;
 pub mod error;
 pub mod extract;
 mod issuance;
@@ -51,9 +53,10 @@ pub const VERIFY_BODY_LIMIT: usize = credentials::verify::MAX_IMAGE_BYTES;
 /// stylesheet and images load. It matters for the HTML page and for SVG opened directly.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The management routes (API key): workspaces, templates, webhooks, bulk issuance.
+/// The management routes (API key): workspaces, templates, webhooks, bulk issuance, drafts.
 pub fn management_router(app: App) -> Router {
-    finish(audited(management::routes().merge(audit::routes()), &app), app)
+    let routes = management::routes().merge(audit::routes()).merge(drafts::routes());
+    finish(audited(routes, &app), app)
 }
 
 /// The issuance routes (API key): credentials and their status.
@@ -69,7 +72,10 @@ pub fn public_router(app: App) -> Router {
 
 /// Every route: what the local server serves.
 pub fn router(app: App) -> Router {
-    let authenticated = management::routes().merge(audit::routes()).merge(issuance::routes());
+    let authenticated = management::routes()
+        .merge(audit::routes())
+        .merge(issuance::routes())
+        .merge(drafts::routes());
     finish(audited(authenticated, &app).merge(limited_public(public::routes(), &app)), app)
 }
 
@@ -167,6 +173,7 @@ mod tests {
         let all = management::routes()
             .merge(audit::routes())
             .merge(issuance::routes())
+            .merge(drafts::routes())
             .merge(public::routes());
         let _ = with_common_layers(all);
         let _ = with_common_layers(management::routes().merge(audit::routes()));
