@@ -120,7 +120,8 @@ impl App {
         if workspace.requires_approval || template.requires_approval {
             return self.draft_instead(caller, &workspace, request, idempotency).await;
         }
-        self.issue_from(&workspace, &template, issue, idempotency).await.map(Issuance::Issued)
+        let issued = self.issue_from(&workspace, &template, issue, idempotency).await?;
+        Ok(Issuance::Issued(Box::new(issued)))
     }
 
     /// The credential an idempotency key already produced, if it did (a conflict if the body

@@ -26,7 +26,7 @@ use crate::{Error, Result};
 /// What `POST …/credentials` did: issued, or (approval required) drafted.
 #[derive(Debug, Clone)]
 pub enum Issuance {
-    Issued(Issued),
+    Issued(Box<Issued>),
     Drafted(Box<Draft>),
 }
 
@@ -123,7 +123,7 @@ impl App {
         idempotency: Option<(IdempotencyKey, String)>,
     ) -> Result<Issuance> {
         if let Some(replayed) = self.replay_if_known(workspace, idempotency.as_ref()).await? {
-            return Ok(Issuance::Issued(replayed));
+            return Ok(Issuance::Issued(Box::new(replayed)));
         }
         let (template_id, _) = request.clone().parse()?;
         let payload = DraftPayload::Single { request };
