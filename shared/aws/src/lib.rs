@@ -94,6 +94,7 @@ impl Aws {
             credentials: self.store.clone(),
             status_lists: self.store.clone(),
             bulk: self.store.clone(),
+            drafts: self.store.clone(),
             audit: self.store.clone(),
             recipients: self.store.clone(),
             users: self.store.clone(),

@@ -95,6 +95,7 @@ impl Embedded {
             credentials: self.store.clone(),
             status_lists: self.store.clone(),
             bulk: self.store.clone(),
+            drafts: self.store.clone(),
             audit: self.store.clone(),
             recipients: self.store.clone(),
             users: self.store.clone(),

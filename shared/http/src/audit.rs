@@ -3,7 +3,7 @@
 //! A middleware on the management and issuance routers authenticates the caller once (the
 //! [`Authed`](crate::extract::Authed) extractor then reuses it) and, after the handler, appends
 //! exactly one audit entry for every mutating call (any method but `GET` and `HEAD`) and every
-//! read of personal data (credentials, bulk jobs, the audit log itself): the actor, the action
+//! read of personal data (credentials, bulk jobs, drafts, the audit log itself): the actor, the action
 //! named after the route, the target, the outcome from the status (2xx/3xx `success`, 403
 //! and 404 `denied`, anything else `failed`), the client's address, its `User-Agent` and the
 //! request id. A call without valid credentials belongs to no organization, so no chain
@@ -67,6 +67,12 @@ pub(crate) fn routes() -> Router<App> {
 fn action(method: &Method, route: &str) -> Option<String> {
     let known = match (method.as_str(), route) {
         ("POST", "/v1/workspaces") => "workspace.create",
+        ("PATCH", "/v1/workspaces/{ws}") => "workspace.update",
+        ("POST", "/v1/workspaces/{ws}/drafts") => "draft.create",
+        ("GET", "/v1/workspaces/{ws}/drafts") => "draft.list",
+        ("GET", "/v1/workspaces/{ws}/drafts/{id}") => "draft.read",
+        ("POST", "/v1/workspaces/{ws}/drafts/{id}/approve") => "draft.approve",
+        ("POST", "/v1/workspaces/{ws}/drafts/{id}/reject") => "draft.reject",
         ("POST", "/v1/workspaces/{ws}/templates") => "template.create",
         ("PATCH", "/v1/workspaces/{ws}/templates/{id}") => "template.update",
         ("POST", "/v1/workspaces/{ws}/webhooks") => "webhook.create",

@@ -7,11 +7,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use platform::App;
-use platform::app::{HeldCredential, IssueRequest, request_hash};
+use platform::app::{HeldCredential, Issuance, IssueRequest, request_hash};
 use platform::ids::{Email, IdempotencyKey, TemplateId};
 use platform::model::{CredentialFilter, StatusKind};
 use serde::Deserialize;
 
+use crate::drafts::DraftView;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authed, JsonBody, PathParams, Query};
 use crate::location;
@@ -37,16 +38,12 @@ async fn issue(
     headers: HeaderMap,
     JsonBody { value, raw }: JsonBody<IssueRequest>,
 ) -> ApiResult<Response> {
-    let idempotency = match headers.get(IDEMPOTENCY_KEY) {
-        None => None,
-        Some(value) => {
-            let text = value.to_str().map_err(|_| {
-                ApiError::invalid("Idempotency-Key", "`Idempotency-Key` must be visible ASCII")
-            })?;
-            Some((IdempotencyKey::parse(text)?, request_hash(&raw)))
-        }
+    let idempotency = idempotency(&headers, &raw)?;
+    let issued = match app.issue(&caller, &ws, value, idempotency).await? {
+        Issuance::Issued(issued) => issued,
+        // Approval required: nothing issued, a draft for an approver.
+        Issuance::Drafted(draft) => return Ok(DraftView::accepted(&ws, *draft)),
     };
-    let issued = app.issue(&caller, &ws, value, idempotency).await?;
     let held = HeldCredential { record: issued.record, recipient: issued.recipient };
     let view = full_view(&app, &held)?;
     let path = format!("/v1/workspaces/{ws}/credentials/{}", held.record.id);
@@ -60,6 +57,22 @@ async fn issue(
         ),
     ];
     Ok((status, headers, Json(view)).into_response())
+}
+
+/// The `Idempotency-Key` of a request, if it has one, with the hash of its body.
+pub(crate) fn idempotency(
+    headers: &HeaderMap,
+    raw: &[u8],
+) -> ApiResult<Option<(IdempotencyKey, String)>> {
+    match headers.get(IDEMPOTENCY_KEY) {
+        None => Ok(None),
+        Some(value) => {
+            let text = value.to_str().map_err(|_| {
+                ApiError::invalid("Idempotency-Key", "`Idempotency-Key` must be visible ASCII")
+            })?;
+            Ok(Some((IdempotencyKey::parse(text)?, request_hash(raw))))
+        }
+    }
 }
 
 /// `GET …/credentials` filters and paging.

@@ -1,8 +1,8 @@
 //! The HTTP layer: the axum routers that the Lambdas (through `lambda_http`) and the local
 //! server (through `axum::serve`) both mount, over a [`platform::App`] as router state.
 //!
-//! - [`management_router`]: workspaces, templates, webhooks, bulk issuance, API keys, users
-//!   and sign-in (an API key or a user's session);
+//! - [`management_router`]: workspaces, templates, webhooks, bulk issuance, drafts and their
+//!   approval, API keys, users and sign-in (an API key or a user's session);
 //! - [`issuance_router`]: issue, list, read, revoke, suspend, unsuspend (API key);
 //! - [`public_router`]: the verification page and its downloads, DID documents, status
 //!   lists, `POST /verify`, `/healthz`, the stylesheet;
@@ -16,6 +16,7 @@
 
 mod audit;
 pub mod badge;
+pub mod drafts;
 pub mod error;
 pub mod extract;
 mod issuance;
@@ -55,12 +56,13 @@ pub const VERIFY_BODY_LIMIT: usize = credentials::verify::MAX_IMAGE_BYTES;
 /// stylesheet and images load. It matters for the HTML page and for SVG opened directly.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The management routes (API key): workspaces, templates, webhooks, bulk issuance.
+/// The management routes (API key): workspaces, templates, webhooks, bulk issuance, drafts.
 pub fn management_router(app: App) -> Router {
     let routes = management::routes()
         .merge(audit::routes())
         .merge(recipients::routes())
-        .merge(users::routes());
+        .merge(users::routes())
+        .merge(drafts::routes());
     finish(audited(routes, &app), app)
 }
 
@@ -81,7 +83,8 @@ pub fn router(app: App) -> Router {
         .merge(audit::routes())
         .merge(recipients::routes())
         .merge(users::routes())
-        .merge(issuance::routes());
+        .merge(issuance::routes())
+        .merge(drafts::routes());
     finish(audited(authenticated, &app).merge(limited_public(public::routes(), &app)), app)
 }
 
@@ -180,6 +183,7 @@ mod tests {
             .merge(audit::routes())
             .merge(issuance::routes())
             .merge(users::routes())
+            .merge(drafts::routes())
             .merge(public::routes());
         let _ = with_common_layers(all);
         let _ = with_common_layers(management::routes().merge(audit::routes()));

@@ -8,13 +8,14 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use platform::App;
 use platform::app::{
-    ApiKeyView, NewApiKey, NewWorkspace, OrganizationSummary, SsoInput, SsoView, TemplateInput,
-    TemplatePatch, parse_bulk_csv, parse_bulk_json,
+    ApiKeyView, BulkSubmission, NewApiKey, NewWorkspace, OrganizationSummary, SsoInput, SsoView,
+    TemplateInput, TemplatePatch, WorkspacePatch, parse_bulk_csv, parse_bulk_json,
 };
 use platform::auth::Permission;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::drafts::DraftView;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Authed, JsonBody, PathParams, Query, RawBody, is_json, media_type};
 use crate::views::{BulkJobView, DeliveryView, Items, TemplateView, WebhookView, WorkspaceView};
@@ -24,7 +25,7 @@ use crate::{BULK_BODY_LIMIT, location};
 pub(crate) fn routes() -> Router<App> {
     Router::new()
         .route("/v1/workspaces", post(create_workspace).get(list_workspaces))
-        .route("/v1/workspaces/{ws}", get(read_workspace))
+        .route("/v1/workspaces/{ws}", get(read_workspace).patch(update_workspace))
         .route("/v1/workspaces/{ws}/templates", post(create_template).get(list_templates))
         .route("/v1/workspaces/{ws}/templates/{id}", get(read_template).patch(update_template))
         .route("/v1/workspaces/{ws}/webhooks", post(create_webhook).get(list_webhooks))
@@ -120,6 +121,16 @@ async fn read_workspace(
     PathParams(ws): PathParams<String>,
 ) -> ApiResult<Json<WorkspaceView>> {
     let workspace = app.workspace(&caller, &ws, Permission::WorkspaceRead).await?;
+    Ok(Json(WorkspaceView::new(&app, workspace)))
+}
+
+async fn update_workspace(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    PathParams(ws): PathParams<String>,
+    JsonBody { value, .. }: JsonBody<WorkspacePatch>,
+) -> ApiResult<Json<WorkspaceView>> {
+    let workspace = app.update_workspace(&caller, &ws, value).await?;
     Ok(Json(WorkspaceView::new(&app, workspace)))
 }
 
@@ -238,7 +249,11 @@ async fn submit_bulk(
             "send the rows as `Content-Type: text/csv` or `application/json`",
         ));
     };
-    let job = app.submit_bulk(&caller, &ws, &template_id, rows).await?;
+    let job = match app.submit_bulk(&caller, &ws, &template_id, rows).await? {
+        BulkSubmission::Started(job) => job,
+        // Approval required: nothing issued, a draft for an approver.
+        BulkSubmission::Drafted(draft) => return Ok(DraftView::accepted(&ws, *draft)),
+    };
     let path = format!("/v1/workspaces/{ws}/bulk-issuances/{}", job.id);
     let body = json!({ "job_id": job.id.to_string(), "status": job.status, "total": job.total });
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location(&path))], Json(body)).into_response())

@@ -552,6 +552,7 @@ mod tests {
             did: "did:web:example.com:ws:acme".into(),
             current_key_id: "key-1".into(),
             created_at: at,
+            requires_approval: false,
         };
         let report = Report { verdict, ..report(Verdict::Valid, None) };
         let recipient = Recipient::Known(RecipientData {

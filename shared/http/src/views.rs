@@ -34,7 +34,7 @@ impl<T> Items<T> {
     }
 }
 
-fn date(value: DateTime<Utc>) -> String {
+pub(crate) fn date(value: DateTime<Utc>) -> String {
     format_date(value)
 }
 
@@ -48,6 +48,8 @@ pub struct WorkspaceView {
     pub did: String,
     pub did_document_url: String,
     pub created_at: String,
+    /// Whether every issuance here needs four-eyes approval.
+    pub requires_approval: bool,
 }
 
 impl WorkspaceView {
@@ -61,6 +63,7 @@ impl WorkspaceView {
             issuer: workspace.issuer,
             did: workspace.did,
             created_at: date(workspace.created_at),
+            requires_approval: workspace.requires_approval,
         }
     }
 }
@@ -80,6 +83,8 @@ pub struct TemplateView {
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
+    /// Whether issuing from it needs four-eyes approval.
+    pub requires_approval: bool,
 }
 
 /// A template's criteria.
@@ -103,6 +108,7 @@ impl From<Template> for TemplateView {
             version: template.version,
             created_at: date(template.created_at),
             updated_at: date(template.updated_at),
+            requires_approval: template.requires_approval,
         }
     }
 }

@@ -53,6 +53,8 @@ uuid_id!(/// An API key.
     ApiKeyId, "api_key_id");
 uuid_id!(/// A local user (who signs in with a password and sessions).
     UserId, "user_id");
+uuid_id!(/// A draft of issuance awaiting four-eyes approval.
+    DraftId, "draft_id");
 
 /// A workspace slug: 2 to 40 of `a-z`, `0-9` and `-`, not starting or ending with `-`.
 /// It names the workspace in URLs and in its `did:web`.
@@ -232,7 +234,7 @@ pub fn is_internal_address(ip: IpAddr) -> bool {
 }
 
 /// Prefixes of the platform's own idempotency keys.
-const RESERVED_KEY_PREFIXES: [&str; 2] = ["bulk:", "inbound:"];
+const RESERVED_KEY_PREFIXES: [&str; 3] = ["bulk:", "inbound:", "draft:"];
 
 /// An `Idempotency-Key`: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -240,9 +242,9 @@ const RESERVED_KEY_PREFIXES: [&str; 2] = ["bulk:", "inbound:"];
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    /// Parses a key a client sent. Keys starting with `bulk:` or `inbound:` are the
-    /// platform's own (one per bulk row, one per inbound event) and refused, so a client can
-    /// never collide with them.
+    /// Parses a key a client sent. Keys starting with `bulk:`, `inbound:` or `draft:` are the
+    /// platform's own (one per bulk row, one per inbound event, one per approved draft) and
+    /// refused, so a client can never collide with them.
     pub fn parse(text: &str) -> Result<Self> {
         for reserved in RESERVED_KEY_PREFIXES {
             if text.starts_with(reserved) {
@@ -255,7 +257,7 @@ impl IdempotencyKey {
         Self::internal(text)
     }
 
-    /// A key of the platform's own (`bulk:JOB:ROW`, `inbound:KEY`).
+    /// A key of the platform's own (`bulk:JOB:ROW`, `inbound:KEY`, `draft:ID`).
     pub(crate) fn internal(text: &str) -> Result<Self> {
         if (1..=255).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(text.to_owned()))

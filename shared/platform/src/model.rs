@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::auth::{Grant, Role, Scope};
 use crate::ids::{
-    ApiKeyId, BulkJobId, CredentialId, Email, EventId, HttpUrl, OrganizationId, TemplateId,
-    WebhookId, WorkspaceId, WorkspaceSlug,
+    ApiKeyId, BulkJobId, CredentialId, DraftId, Email, EventId, HttpUrl, OrganizationId,
+    TemplateId, WebhookId, WorkspaceId, WorkspaceSlug,
 };
 use crate::personal::{RecipientId, SealedRecipient};
 
@@ -77,6 +77,9 @@ pub struct Workspace {
     /// The DID fragment of the key new credentials are signed with.
     pub current_key_id: String,
     pub created_at: DateTime<Utc>,
+    /// Whether every issuance here needs four-eyes approval (a draft an approver sends).
+    #[serde(default)]
+    pub requires_approval: bool,
 }
 
 impl Workspace {
@@ -121,6 +124,9 @@ pub struct Template {
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether issuing from this template needs four-eyes approval.
+    #[serde(default)]
+    pub requires_approval: bool,
 }
 
 /// Where a credential stands.
@@ -415,6 +421,89 @@ pub struct BulkRowInput {
 pub enum RowOutcome {
     Issued(CredentialId),
     Failed(String),
+}
+
+/// What a draft would issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftKind {
+    /// One credential (the body of `POST …/credentials`).
+    Single,
+    /// A bulk issuance job (the rows of `POST …/bulk-issuances`).
+    Bulk,
+}
+
+/// Where a draft stands: `pending` until an approver decides; `approving` while an approval
+/// is under way (approving again finishes it); then `approved` or `rejected`, for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftStatus {
+    Pending,
+    Approving,
+    Approved,
+    Rejected,
+}
+
+impl DraftStatus {
+    /// Every status.
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Approving, Self::Approved, Self::Rejected];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approving => "approving",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A draft of issuance, waiting for an approver who is not its author (four eyes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub id: DraftId,
+    pub workspace_id: WorkspaceId,
+    pub kind: DraftKind,
+    pub template_id: TemplateId,
+    /// Who prepared it, as the audit log names actors (`api_key:<id>`, ...).
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+    pub status: DraftStatus,
+    /// Who approved (from the start of the approval) or rejected it, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What its approval produced: the credential (single) or the bulk job (bulk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<CredentialId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulk_job_id: Option<BulkJobId>,
+    /// Bulk: how many rows, and those that do not parse (`(row, reason)`, no personal data).
+    #[serde(default)]
+    pub rows: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub row_errors: Vec<(u32, String)>,
+    /// The client's `Idempotency-Key` of the submission, if any: the same key in the same
+    /// workspace gives the same draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// Hex SHA-256 of the submitted request body.
+    pub request_hash: String,
+    /// The request (recipients' personal data), sealed by the vault under `draft:<id>`. Kept
+    /// apart from the record by the stores; erased once the draft is decided, and absent from
+    /// lists.
+    #[serde(skip)]
+    pub sealed_payload: Option<Vec<u8>>,
 }
 
 /// A webhook subscription.

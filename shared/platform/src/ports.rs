@@ -12,13 +12,14 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditDraft, AuditEntry, AuditHash};
 use crate::ids::{
-    ApiKeyId, BulkJobId, CredentialId, EventId, HttpUrl, OrganizationId, TemplateId, WebhookId,
-    WorkspaceId, WorkspaceSlug,
+    ApiKeyId, BulkJobId, CredentialId, DraftId, EventId, HttpUrl, OrganizationId, TemplateId,
+    WebhookId, WorkspaceId, WorkspaceSlug,
 };
 use crate::model::{
     ApiKeyRecord, BulkJob, BulkRow, CredentialCounts, CredentialFilter, CredentialRecord,
-    CredentialStatus, Delivery, Event, IdempotencyRecord, OidcProvider, Organization, RowOutcome,
-    SigningKeyInfo, StatusKind, StatusListId, Template, Webhook, Workspace,
+    CredentialStatus, Delivery, Draft, DraftStatus, Event, IdempotencyRecord, OidcProvider,
+    Organization, RowOutcome, SigningKeyInfo, StatusKind, StatusListId, Template, Webhook,
+    Workspace,
 };
 use crate::personal::{RecipientId, StoredRecipientKey};
 
@@ -99,6 +100,10 @@ pub trait WorkspaceStore: Send + Sync {
     /// returns the first: `first..first + count` are this caller's (0, 1, 2, … each
     /// allocated at most once, also under concurrency; gaps are allowed).
     async fn allocate_status_indexes(&self, workspace: WorkspaceId, count: u32) -> PortResult<u64>;
+    /// Sets whether issuance in the workspace needs approval, leaving the rest of its record
+    /// as it is (also under concurrent changes); `false` (nothing written) for an unknown
+    /// workspace.
+    async fn set_requires_approval(&self, workspace: WorkspaceId, value: bool) -> PortResult<bool>;
 }
 
 /// Templates.
@@ -301,6 +306,42 @@ pub trait RecipientKeyStore: Send + Sync {
         organization: OrganizationId,
         recipient: &RecipientId,
     ) -> PortResult<bool>;
+}
+
+/// What [`DraftStore::insert_draft`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertDraft {
+    /// The draft was written.
+    Inserted,
+    /// Its idempotency key already names a draft of the workspace: nothing was written; here
+    /// is that draft (without its payload).
+    KeyExists(Box<Draft>),
+}
+
+/// Drafts of issuance awaiting four-eyes approval. A draft's sealed payload is stored with
+/// it while it is undecided and erased when a change leaves it without one.
+#[async_trait]
+pub trait DraftStore: Send + Sync {
+    /// Writes a new draft with its payload. With an idempotency key already used by a draft
+    /// of the same workspace, writes nothing and returns that draft (keys are scoped to their
+    /// workspace); an existing id is an error.
+    async fn insert_draft(&self, draft: &Draft) -> PortResult<InsertDraft>;
+    /// The draft `id` of `workspace`, with its payload if it still has one (none for another
+    /// workspace's draft).
+    async fn draft(&self, workspace: WorkspaceId, id: DraftId) -> PortResult<Option<Draft>>;
+    /// The drafts of a workspace, in `status` if given, oldest first (by id), after `after`,
+    /// at most `limit`; without their payloads.
+    async fn drafts(
+        &self,
+        workspace: WorkspaceId,
+        status: Option<DraftStatus>,
+        after: Option<DraftId>,
+        limit: usize,
+    ) -> PortResult<Vec<Draft>>;
+    /// Replaces the draft `next.id` of `next.workspace_id` with `next` if its stored status is
+    /// `expected`, atomically; `false` and nothing written otherwise (also for an unknown
+    /// draft). When `next` has no payload, the stored payload is erased.
+    async fn transition_draft(&self, next: &Draft, expected: DraftStatus) -> PortResult<bool>;
 }
 
 /// The audit log: one hash chain per organization.

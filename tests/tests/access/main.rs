@@ -72,6 +72,45 @@ fn routes() -> Vec<Route> {
         ),
         route(Method::GET, "/v1/workspaces/{ws}", none, WorkspaceRead, Workspace),
         route(
+            Method::PATCH,
+            "/v1/workspaces/{ws}",
+            || Some(Body::Json(json!({"requires_approval": false}))),
+            WorkspaceManage,
+            Workspace,
+        ),
+        route(
+            Method::POST,
+            "/v1/workspaces/{ws}/drafts",
+            || {
+                Some(Body::Json(json!({"kind": "single", "request": {"template_id": "{template}",
+                    "recipient": {"email": "dora@example.com", "name": "Dora"}}})))
+            },
+            CredentialDraft,
+            Workspace,
+        ),
+        route(Method::GET, "/v1/workspaces/{ws}/drafts", none, CredentialRead, Workspace),
+        route(
+            Method::GET,
+            "/v1/workspaces/{ws}/drafts/{fresh_draft}",
+            none,
+            CredentialRead,
+            Workspace,
+        ),
+        route(
+            Method::POST,
+            "/v1/workspaces/{ws}/drafts/{fresh_draft}/approve",
+            none,
+            CredentialApprove,
+            Workspace,
+        ),
+        route(
+            Method::POST,
+            "/v1/workspaces/{ws}/drafts/{fresh_draft}/reject",
+            || Some(Body::Json(json!({"reason": "test"}))),
+            CredentialApprove,
+            Workspace,
+        ),
+        route(
             Method::POST,
             "/v1/workspaces/{ws}/templates",
             || {
@@ -414,6 +453,13 @@ impl Deployment {
             let suspend = format!("/v1/workspaces/{}/credentials/{id}/suspend", fixture.slug);
             self.ok(owner, Method::POST, &suspend, None).await;
             path = path.replace("{suspended_credential}", &id);
+        }
+        if path.contains("{fresh_draft}") {
+            let body = json!({"kind": "single", "request": {"template_id": fixture.template,
+                "recipient": {"email": "secret.person@example.com", "name": "Secret Person"}}});
+            let drafts = format!("/v1/workspaces/{}/drafts", fixture.slug);
+            let draft = self.ok(owner, Method::POST, &drafts, Some(Body::Json(body))).await;
+            path = path.replace("{fresh_draft}", draft["id"].as_str().unwrap());
         }
         if path.contains("{fresh_key}") {
             let (_, id) = self.key(owner, Role::Viewer, Some(&fixture.slug)).await;
@@ -761,6 +807,7 @@ fn every_authenticated_route_has_a_permission() {
             .replace("{suspended_credential}", "{id}")
             .replace("{credential}", "{id}")
             .replace("{fresh_key}", "{id}")
+            .replace("{fresh_draft}", "{id}")
     };
     let mut covered: BTreeSet<(String, String)> =
         routes().iter().map(|r| (r.method.to_string(), normalize(r.path))).collect();
@@ -814,6 +861,7 @@ macro_rules! on_both {
     };
 }
 
+mod drafts;
 mod oidc;
 mod personal;
 mod users;

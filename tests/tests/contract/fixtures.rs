@@ -48,6 +48,7 @@ pub fn workspace(organization: OrganizationId, slug: &str, now: DateTime<Utc>) -
         did: format!("did:web:badges.example:ws:{slug}"),
         current_key_id: "key-1".into(),
         created_at: now,
+        requires_approval: false,
     }
 }
 
@@ -66,6 +67,7 @@ pub fn template(workspace: WorkspaceId, name: &str, now: DateTime<Utc>) -> Templ
         version: 1,
         created_at: now,
         updated_at: now,
+        requires_approval: false,
     }
 }
 
@@ -189,5 +191,32 @@ pub fn delivery(webhook: &Webhook, event: &Event, now: DateTime<Utc>) -> Deliver
         payload: json!({"type": event.kind.as_str()}).to_string(),
         created_at: now,
         updated_at: now,
+    }
+}
+
+pub fn draft(
+    workspace: WorkspaceId,
+    key: Option<&str>,
+    now: DateTime<Utc>,
+) -> platform::model::Draft {
+    let id = platform::ids::DraftId::generate();
+    platform::model::Draft {
+        id,
+        workspace_id: workspace,
+        kind: platform::model::DraftKind::Single,
+        template_id: TemplateId::generate(),
+        author: "api_key:author".into(),
+        created_at: now,
+        status: platform::model::DraftStatus::Pending,
+        decided_by: None,
+        decided_at: None,
+        reason: None,
+        credential_id: None,
+        bulk_job_id: None,
+        rows: 0,
+        row_errors: Vec::new(),
+        idempotency_key: key.map(str::to_owned),
+        request_hash: "b".repeat(64),
+        sealed_payload: Some(format!("sealed request of {id}").into_bytes()),
     }
 }

@@ -21,6 +21,7 @@ mod fixtures;
 mod audit;
 mod bulk;
 mod credentials;
+mod drafts;
 mod keys;
 mod organizations;
 mod outbox;
@@ -210,6 +211,7 @@ macro_rules! contract_suite {
                 status_indexes_increase_and_are_never_returned_twice,
                 status_indexes_are_distinct_under_concurrency,
                 each_workspace_allocates_its_own_status_indexes,
+                the_approval_policy_is_set_on_one_workspace_and_keeps_the_rest,
             }
             templates {
                 a_template_is_found_only_in_its_workspace,
@@ -250,6 +252,12 @@ macro_rules! contract_suite {
                 a_chunk_recorded_again_writes_nothing_and_does_not_complete_again,
                 a_chunk_row_whose_key_was_used_is_recorded_with_the_first_credential,
                 a_chunk_row_recorded_before_keeps_its_outcome_and_writes_no_credential,
+            }
+            drafts {
+                a_draft_is_found_with_its_payload_only_in_its_workspace,
+                drafts_are_listed_oldest_first_by_status_without_payloads,
+                a_used_idempotency_key_returns_the_first_draft_and_writes_nothing,
+                a_transition_from_the_expected_status_replaces_the_draft_and_erases_its_payload,
             }
             audit {
                 appended_entries_form_a_chain_per_organization_with_its_head,

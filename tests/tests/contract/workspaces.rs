@@ -124,3 +124,28 @@ pub async fn each_workspace_allocates_its_own_status_indexes(
     assert_eq!(store.allocate_status_indexes(b.id, 1).await?, 1);
     Ok(())
 }
+
+pub async fn the_approval_policy_is_set_on_one_workspace_and_keeps_the_rest(
+    adapters: &dyn AdapterSet,
+) -> anyhow::Result<()> {
+    let t = adapters.ports().await?;
+    let store = &t.ports.workspaces;
+    let organization = OrganizationId::generate();
+    let ws = workspace(organization, "acme", t.clock.now());
+    let other = workspace(organization, "other", t.clock.now());
+    assert!(store.insert_workspace(&ws).await?);
+    assert!(store.insert_workspace(&other).await?);
+    let first = store.allocate_status_indexes(ws.id, 3).await?;
+    assert!(store.set_requires_approval(ws.id, true).await?);
+    let expected = platform::model::Workspace { requires_approval: true, ..ws.clone() };
+    assert_eq!(store.workspace(ws.id).await?, Some(expected.clone()));
+    assert_eq!(store.workspace_by_slug(&ws.slug).await?, Some(expected));
+    assert_eq!(store.workspace(other.id).await?, Some(other));
+    // The status-index counter is not part of the record and is left alone.
+    assert_eq!(store.allocate_status_indexes(ws.id, 1).await?, first + 3);
+    assert!(store.set_requires_approval(ws.id, false).await?);
+    assert_eq!(store.workspace(ws.id).await?, Some(ws));
+    assert!(!store.set_requires_approval(WorkspaceId::generate(), true).await?);
+    assert_eq!(store.workspace(WorkspaceId::generate()).await?, None);
+    Ok(())
+}

@@ -16,6 +16,7 @@
 //! | template | `WS#<ws>` | `TPL#<id>` |
 //! | idempotency key | `WS#<ws>` | `IDEM#<key>` (TTL) |
 //! | webhook | `WS#<ws>` | `HOOK#<id>` |
+//! | draft / its idempotency key | `WS#<ws>` | `DRAFT#<id>` / `DKEY#<key>` (payload in S3) |
 //! | signing keys (`KmsKeyStore`) | `WS#<ws>` | `KEY#…` |
 //! | credential | `CRED#<id>` | `CRED` (GSI1, GSI2, GSI3, GSI4 while it can expire) |
 //! | status list bits / signed pointer | `SL#<ws>#<purpose>#<page>` | `BITS` / `SIGNED` |
@@ -43,6 +44,7 @@
 mod audit;
 mod bulk;
 mod credentials;
+mod drafts;
 mod events;
 mod organizations;
 mod recipients;

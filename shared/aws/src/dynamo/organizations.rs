@@ -280,6 +280,38 @@ impl WorkspaceStore for DynamoStore {
         let next = number(&attributes, "next")?.context("the counter's new value")?;
         next.checked_sub(count.into()).context("the counter went below the count")
     }
+
+    async fn set_requires_approval(&self, workspace: WorkspaceId, value: bool) -> PortResult<bool> {
+        let what = "set requires approval";
+        // Optimistic: the record is replaced on condition that it is the one read.
+        for attempt in 0..super::MAX_ATTEMPTS {
+            let Some(item) = self.get(what, workspace_pk(workspace), "WS").await? else {
+                return Ok(false);
+            };
+            let old = text(&item, "doc").context("a workspace item without `doc`")?.to_owned();
+            let mut current: Workspace = doc(&item, what)?;
+            current.requires_approval = value;
+            let new = serde_json::to_string(&current).context("record encoding")?;
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", s(workspace_pk(workspace)))
+                .key("SK", s("WS"))
+                .update_expression("SET #doc = :new")
+                .condition_expression("#doc = :old")
+                .expression_attribute_names("#doc", "doc")
+                .expression_attribute_values(":new", s(new))
+                .expression_attribute_values(":old", s(old))
+                .send()
+                .await;
+            if conditional_update(what, result)?.is_some() {
+                return Ok(true);
+            }
+            super::backoff(attempt + 1).await;
+        }
+        bail!("DynamoDB {what}: the workspace kept changing")
+    }
 }
 
 #[async_trait]

@@ -24,6 +24,7 @@
 mod audit;
 mod bulk;
 mod credentials;
+mod drafts;
 mod events;
 mod organizations;
 mod queue;

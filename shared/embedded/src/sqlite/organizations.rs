@@ -273,6 +273,29 @@ impl WorkspaceStore for SqliteStore {
         })
         .await
     }
+
+    async fn set_requires_approval(&self, workspace: WorkspaceId, value: bool) -> PortResult<bool> {
+        self.write("set requires approval", move |tx| {
+            // Read and written in one transaction on the single writer: nothing else changes
+            // the record in between.
+            let record: Option<String> = tx
+                .query_row(
+                    "SELECT record FROM workspaces WHERE id = ?1",
+                    [workspace.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(record) = record else { return Ok(false) };
+            let mut current: Workspace = from_json(&record)?;
+            current.requires_approval = value;
+            tx.execute(
+                "UPDATE workspaces SET record = ?1 WHERE id = ?2",
+                params![to_json(&current)?, workspace.to_string()],
+            )?;
+            Ok(true)
+        })
+        .await
+    }
 }
 
 #[async_trait]

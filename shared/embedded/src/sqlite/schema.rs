@@ -247,6 +247,23 @@ CREATE TABLE oidc_providers (
     UNIQUE (issuer, audience)
 ) STRICT;
 "#,
+    r#"
+-- 7: drafts of issuance awaiting four-eyes approval. `record` is the serde form of the
+-- `Draft` without its payload; `payload` is its request sealed by the vault, NULL once the
+-- draft is decided. An idempotency key names one draft per workspace.
+CREATE TABLE drafts (
+    id               TEXT PRIMARY KEY,
+    workspace_id     TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    idempotency_key  TEXT,
+    record           TEXT NOT NULL,
+    payload          BLOB
+) STRICT;
+CREATE INDEX drafts_by_workspace ON drafts (workspace_id, id);
+CREATE INDEX drafts_by_status ON drafts (workspace_id, status, id);
+CREATE UNIQUE INDEX drafts_by_key ON drafts (workspace_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+"#,
 ];
 
 /// Applies the migrations the database has not seen yet.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::credentials_api::{Issue, new_record, parse_date};
-use super::{App, Caller, HandleOutcome, request_hash};
+use super::{App, BulkSubmission, Caller, HandleOutcome, request_hash};
 use crate::auth::Permission;
 use crate::ids::{
     BulkJobId, CredentialId, Email, HttpUrl, IdempotencyKey, TemplateId, WorkspaceId, text,
@@ -148,38 +148,68 @@ pub fn parse_bulk_json(value: &Value) -> Result<Vec<BulkRow>> {
 }
 
 impl App {
-    /// Starts a bulk issuance job from parsed rows.
+    /// Starts a bulk issuance job from parsed rows. Where the workspace or the template
+    /// requires approval, nothing is issued: the rows become a draft for an approver.
     pub async fn submit_bulk(
         &self,
         caller: &Caller,
         slug: &str,
         template_id: &str,
         rows: Vec<BulkRow>,
-    ) -> Result<BulkJob> {
+    ) -> Result<BulkSubmission> {
         let workspace = self.workspace(caller, slug, Permission::CredentialIssue).await?;
         let template_id = TemplateId::parse(template_id)?;
-        self.ports()
-            .templates
-            .template(workspace.id, template_id)
-            .await?
-            .ok_or_else(|| Error::invalid("template_id", "no such template in this workspace"))?;
+        let template =
+            self.ports().templates.template(workspace.id, template_id).await?.ok_or_else(|| {
+                Error::invalid("template_id", "no such template in this workspace")
+            })?;
+        if workspace.requires_approval || template.requires_approval {
+            return self.draft_bulk_instead(caller, &workspace, template_id, rows).await;
+        }
+        let job = self.start_bulk(&workspace, template_id, rows, BulkJobId::generate()).await?;
+        Ok(BulkSubmission::Started(job))
+    }
+
+    /// Creates the job `id` with its rows unless it exists, and sends its chunks to the
+    /// queue. Starting the same job again sends its chunks again, which the worker handles
+    /// as redeliveries (rows are issued once): an approval retried after a crash.
+    pub(crate) async fn start_bulk(
+        &self,
+        workspace: &Workspace,
+        template_id: TemplateId,
+        rows: Vec<BulkRow>,
+        id: BulkJobId,
+    ) -> Result<BulkJob> {
         let total = u32::try_from(rows.len()).map_err(|_| Error::invalid("rows", "too many"))?;
-        let job = BulkJob {
-            id: BulkJobId::generate(),
-            workspace_id: workspace.id,
-            template_id,
-            status: BulkStatus::Running,
-            total,
-            issued: 0,
-            failed: 0,
-            created_at: self.ports().clock.now(),
-            completed_at: None,
+        let job = match self.ports().bulk.bulk_job(workspace.id, id).await? {
+            Some(job) => job,
+            None => {
+                let job = BulkJob {
+                    id,
+                    workspace_id: workspace.id,
+                    template_id,
+                    status: BulkStatus::Running,
+                    total,
+                    issued: 0,
+                    failed: 0,
+                    created_at: self.ports().clock.now(),
+                    completed_at: None,
+                };
+                if let Err(error) = self.ports().bulk.create_bulk_job(&job, &rows).await {
+                    // A concurrent start of the same job created it first.
+                    match self.ports().bulk.bulk_job(workspace.id, id).await? {
+                        Some(job) => job,
+                        None => return Err(error.into()),
+                    }
+                } else {
+                    job
+                }
+            }
         };
-        self.ports().bulk.create_bulk_job(&job, &rows).await?;
         let mut messages = Vec::new();
         let mut from = 1;
-        while from <= total {
-            let to = (from + CHUNK_ROWS).min(total + 1);
+        while from <= job.total {
+            let to = (from + CHUNK_ROWS).min(job.total + 1);
             let message = ChunkMessage { workspace: workspace.id, job: job.id, from, to };
             messages.push((
                 serde_json::to_string(&message).map_err(anyhow::Error::from)?,

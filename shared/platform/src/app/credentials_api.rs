@@ -5,10 +5,10 @@ use credentials::model::{
     Achievement, AchievementSubject, Alignment, BitstringStatusListEntry, Evidence, IdentityObject,
     Image, OpenBadgeCredential, Profile,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{App, Caller, HeldCredential};
+use super::{App, Caller, HeldCredential, Issuance};
 use crate::auth::Permission;
 use crate::ids::{
     CredentialId, Email, EventId, HttpUrl, IdempotencyKey, TemplateId, random_token, text,
@@ -22,7 +22,7 @@ use crate::ports::InsertCredential;
 use crate::{Error, Result};
 
 /// `POST …/credentials`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
     pub template_id: String,
@@ -32,7 +32,7 @@ pub struct IssueRequest {
 }
 
 /// The recipient as submitted.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecipientInput {
     pub email: String,
@@ -40,7 +40,7 @@ pub struct RecipientInput {
 }
 
 /// One piece of evidence as submitted.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceInput {
     pub url: String,
@@ -80,7 +80,7 @@ impl Issue {
 }
 
 impl IssueRequest {
-    fn parse(self) -> Result<(TemplateId, Issue)> {
+    pub(crate) fn parse(self) -> Result<(TemplateId, Issue)> {
         let template_id = TemplateId::parse(&self.template_id)?;
         let email = Email::parse("recipient.email", &self.recipient.email)?;
         let name = text("recipient.name", &self.recipient.name, 200)?;
@@ -111,26 +111,31 @@ impl IssueRequest {
 impl App {
     /// Issues a credential from a template of the caller's workspace `slug`. With an
     /// idempotency key, the same key and body return the first credential (`created: false`),
-    /// and the same key with another body is a conflict.
+    /// and the same key with another body is a conflict. Where the workspace or the template
+    /// requires approval, nothing is issued: the request becomes a draft for an approver.
     pub async fn issue(
         &self,
         caller: &Caller,
         slug: &str,
         request: IssueRequest,
         idempotency: Option<(IdempotencyKey, String)>,
-    ) -> Result<Issued> {
+    ) -> Result<Issuance> {
         let workspace = self.workspace(caller, slug, Permission::CredentialIssue).await?;
-        let (template_id, issue) = request.parse()?;
+        let (template_id, issue) = request.clone().parse()?;
         let template =
             self.ports().templates.template(workspace.id, template_id).await?.ok_or_else(|| {
                 Error::invalid("template_id", "no such template in this workspace")
             })?;
-        self.issue_from(&workspace, &template, issue, idempotency).await
+        if workspace.requires_approval || template.requires_approval {
+            return self.draft_instead(caller, &workspace, request, idempotency).await;
+        }
+        let issued = self.issue_from(&workspace, &template, issue, idempotency).await?;
+        Ok(Issuance::Issued(Box::new(issued)))
     }
 
     /// The credential an idempotency key already produced, if it did (a conflict if the body
     /// differs). Checked before any work, so a replay or a redelivered bulk row signs nothing.
-    async fn replay_if_known(
+    pub(crate) async fn replay_if_known(
         &self,
         workspace: &Workspace,
         idempotency: Option<&(IdempotencyKey, String)>,

@@ -22,7 +22,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{App, Caller, HandleOutcome, IssueRequest, request_hash};
+use super::{App, Caller, HandleOutcome, Issuance, IssueRequest, request_hash};
 use crate::auth::{Actor, Grant, Role, Scope};
 use crate::ids::{IdempotencyKey, WorkspaceSlug};
 use crate::ports::QueueName;
@@ -98,7 +98,15 @@ impl App {
             grants: vec![Grant { scope: Scope::Workspace(workspace.id), role: Role::Issuer }],
         };
         match self.issue(&caller, slug.as_str(), request, Some((key, hash))).await {
-            Ok(issued) => {
+            Ok(Issuance::Drafted(draft)) => {
+                tracing::info!(
+                    workspace = slug.as_str(),
+                    draft = %draft.id,
+                    "inbound event awaits approval as a draft"
+                );
+                Ok(HandleOutcome::Done)
+            }
+            Ok(Issuance::Issued(issued)) => {
                 tracing::info!(
                     workspace = slug.as_str(),
                     credential = %issued.record.id,

@@ -5,6 +5,7 @@ mod access;
 mod audit_log;
 mod bulk;
 mod credentials_api;
+mod drafts;
 mod events;
 mod governance;
 mod inbound;
@@ -25,6 +26,7 @@ pub use access::{ApiKeyView, NewApiKey};
 pub use audit_log::{AuditCall, AuditFilter, AuditProblem, AuditVerification};
 pub use bulk::{BulkReport, parse_bulk_csv, parse_bulk_json};
 pub use credentials_api::{EvidenceInput, IssueRequest, Issued, RecipientInput};
+pub use drafts::{BulkSubmission, DraftInput, DraftPayload, Issuance, WorkspacePatch};
 pub use events::HandleOutcome;
 pub use governance::{Member, OrganizationSummary, Totals, WorkspaceSummary};
 pub use inbound::ISSUE_REQUESTED;
@@ -39,9 +41,9 @@ use crate::auth::{Actor, Grant, Role, Scope};
 use crate::ids::{ApiKeyId, OrganizationId, random_token};
 use crate::model::{ApiKeyRecord, Organization};
 use crate::ports::{
-    AuditStore, BulkStore, Clock, CredentialStore, KeyStore, OrganizationStore, Outbox, Queue,
-    RecipientKeyStore, SsoStore, StatusListStore, TemplateStore, UserStore, Vault, WebhookStore,
-    WebhookTransport, WorkspaceStore,
+    AuditStore, BulkStore, Clock, CredentialStore, DraftStore, KeyStore, OrganizationStore, Outbox,
+    Queue, RecipientKeyStore, SsoStore, StatusListStore, TemplateStore, UserStore, Vault,
+    WebhookStore, WebhookTransport, WorkspaceStore,
 };
 use crate::{Error, Result};
 
@@ -75,6 +77,7 @@ pub struct Ports {
     pub credentials: Arc<dyn CredentialStore>,
     pub status_lists: Arc<dyn StatusListStore>,
     pub bulk: Arc<dyn BulkStore>,
+    pub drafts: Arc<dyn DraftStore>,
     pub audit: Arc<dyn AuditStore>,
     pub recipients: Arc<dyn RecipientKeyStore>,
     pub users: Arc<dyn UserStore>,

@@ -20,6 +20,8 @@ pub struct TemplateInput {
     pub alignments: Option<Vec<AlignmentInput>>,
     pub tags: Option<Vec<String>>,
     pub valid_for_days: Option<u32>,
+    /// Whether issuing from it needs four-eyes approval (default: no).
+    pub requires_approval: Option<bool>,
 }
 
 /// The criteria as submitted.
@@ -55,6 +57,7 @@ pub struct TemplatePatch {
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub valid_for_days: Option<Option<u32>>,
+    pub requires_approval: Option<bool>,
 }
 
 fn double_option<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
@@ -175,6 +178,7 @@ impl App {
             version: 1,
             created_at: now,
             updated_at: now,
+            requires_approval: input.requires_approval.unwrap_or(false),
         };
         self.ports().templates.insert_template(&template).await?;
         Ok(template)
@@ -233,6 +237,9 @@ impl App {
         }
         if let Some(days) = patch.valid_for_days {
             next.valid_for_days = valid_for_days(days)?;
+        }
+        if let Some(value) = patch.requires_approval {
+            next.requires_approval = value;
         }
         next.version = current.version + 1;
         next.updated_at = self.ports().clock.now();

@@ -79,6 +79,7 @@ impl App {
             issuer,
             current_key_id: key.key_id,
             created_at: now,
+            requires_approval: false,
         };
         if !self.ports().workspaces.insert_workspace(&workspace).await? {
             return Err(Error::Conflict(format!("workspace slug `{}` is taken", workspace.slug)));
