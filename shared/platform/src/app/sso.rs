@@ -476,6 +476,7 @@ mod tests {
             did: "did:web:x:ws:alpha".into(),
             current_key_id: "key-1".into(),
             created_at: DateTime::UNIX_EPOCH,
+            requires_approval: false,
         };
         let input = |value: &str, role: &str, workspace: Option<&str>| MappingInput {
             value: value.into(),
