@@ -234,6 +234,7 @@ CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 CREATE TABLE sign_in_policies (
     organization_id  TEXT PRIMARY KEY,
     record           TEXT NOT NULL
+) STRICT;
 "#,
     r#"
 -- 6: single sign-on, one OpenID Connect provider per organization; `record` is the serde
