@@ -305,3 +305,49 @@ fn the_stack_refuses_regions_outside_the_eu() {
     assert_eq!(regions.len(), 8);
     assert_eq!(assertion["Fn::Contains"][1]["Ref"], "AWS::Region");
 }
+
+/// The vault contexts (`kms:EncryptionContext:context`) each role may use the data key under.
+fn vault_contexts(role: &str) -> BTreeSet<String> {
+    let resource = &transformed()["Resources"][role];
+    assert_eq!(resource["Type"], "AWS::IAM::Role", "{role}");
+    let mut contexts = BTreeSet::new();
+    for policy in resource["Properties"]["Policies"].as_array().unwrap() {
+        for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            match &statement["Condition"]["StringLike"]["kms:EncryptionContext:context"] {
+                Value::String(one) => {
+                    contexts.insert(one.clone());
+                }
+                Value::Array(many) => {
+                    contexts.extend(many.iter().map(|c| c.as_str().unwrap().to_owned()));
+                }
+                _ => {}
+            }
+        }
+    }
+    contexts
+}
+
+#[test]
+fn each_function_may_seal_and_open_exactly_the_secrets_its_code_does() {
+    // The contexts `platform` seals under: webhook secrets, each organization's recipient
+    // secret (personal data), TOTP secrets and draft payloads.
+    let expect = |role: &str, contexts: &[&str]| {
+        let expected: BTreeSet<String> = contexts.iter().map(|c| (*c).to_owned()).collect();
+        assert_eq!(vault_contexts(role), expected, "{role}");
+    };
+    expect("ManagementApiRole", &["webhook-secret:*", "recipient-secret|*", "totp:*", "draft:*"]);
+    expect("IssuanceApiRole", &["recipient-secret|*", "draft:*"]);
+    expect("PublicApiRole", &["recipient-secret|*"]);
+    expect("BulkWorkerRole", &["recipient-secret|*"]);
+    expect("InboundEventsRole", &["recipient-secret|*", "draft:*"]);
+    expect("WebhookWorkerRole", &["webhook-secret:*"]);
+    expect("ExpirySweepRole", &[]);
+    expect("OutboxRelayRole", &[]);
+    // The contexts the code uses are the ones granted.
+    assert_eq!(
+        platform::personal::secret_context(platform::ids::OrganizationId::generate())
+            .split('|')
+            .next(),
+        Some("recipient-secret")
+    );
+}
