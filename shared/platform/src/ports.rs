@@ -292,13 +292,14 @@ pub trait RecipientKeyStore: Send + Sync {
         organization: OrganizationId,
         recipients: &[RecipientId],
     ) -> PortResult<Vec<Option<StoredRecipientKey>>>;
-    /// Stores each key of `keys` whose recipient has none yet; a recipient that has one keeps
-    /// it (the first writer wins; read the keys back to learn which). Atomic per key.
-    async fn insert_recipient_keys(
+    /// Stores each key of `candidates` whose recipient has none yet, and returns, in the same
+    /// order, the key each recipient has now: the candidate, or the key stored before it (the
+    /// first writer wins, also under concurrency). Atomic per key.
+    async fn ensure_recipient_keys(
         &self,
         organization: OrganizationId,
-        keys: &[StoredRecipientKey],
-    ) -> PortResult<()>;
+        candidates: &[StoredRecipientKey],
+    ) -> PortResult<Vec<StoredRecipientKey>>;
     /// Deletes the recipient's key for good (on a store with backups, the backups hold only
     /// ciphertext under keys that are gone too); `false` when there was none.
     async fn erase_recipient_key(

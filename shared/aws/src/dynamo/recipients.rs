@@ -45,22 +45,28 @@ impl RecipientKeyStore for DynamoStore {
         Ok(keys)
     }
 
-    async fn insert_recipient_keys(
+    async fn ensure_recipient_keys(
         &self,
         organization: OrganizationId,
-        keys: &[StoredRecipientKey],
-    ) -> PortResult<()> {
-        for key in keys {
-            let (pk, sk) = recipient_key(organization, &key.recipient);
-            // Taken already: the first writer's key stays (the caller reads it back).
-            self.put(
-                "insert recipient key",
-                record_item(pk, sk, key)?,
-                Some(Condition::not_exists()),
-            )
-            .await?;
+        candidates: &[StoredRecipientKey],
+    ) -> PortResult<Vec<StoredRecipientKey>> {
+        let what = "ensure recipient key";
+        let mut stored = Vec::with_capacity(candidates.len());
+        for candidate in candidates {
+            let (pk, sk) = recipient_key(organization, &candidate.recipient);
+            let item = record_item(pk.clone(), sk.clone(), candidate)?;
+            if self.put(what, item, Some(Condition::not_exists())).await? {
+                stored.push(candidate.clone());
+            } else {
+                // Taken: the first writer's key stays (a deletion in between is an erasure
+                // racing an issuance; the caller's record then reads as erased).
+                let item = self.get(what, pk, &sk).await?.ok_or_else(|| {
+                    anyhow::anyhow!("a recipient key vanished while it was being stored")
+                })?;
+                stored.push(doc::<StoredRecipientKey>(&item, what)?);
+            }
         }
-        Ok(())
+        Ok(stored)
     }
 
     async fn erase_recipient_key(

@@ -38,25 +38,33 @@ impl RecipientKeyStore for SqliteStore {
         .await
     }
 
-    async fn insert_recipient_keys(
+    async fn ensure_recipient_keys(
         &self,
         organization: OrganizationId,
-        keys: &[StoredRecipientKey],
-    ) -> PortResult<()> {
-        let keys = keys.to_vec();
-        self.write("insert recipient keys", move |tx| {
-            let mut statement = tx.prepare_cached(
+        candidates: &[StoredRecipientKey],
+    ) -> PortResult<Vec<StoredRecipientKey>> {
+        let candidates = candidates.to_vec();
+        self.write("ensure recipient keys", move |tx| {
+            let organization = organization.to_string();
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO recipient_keys (organization_id, recipient_id, record)
                  VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             )?;
-            for key in &keys {
-                statement.execute(params![
-                    organization.to_string(),
-                    key.recipient.as_str(),
-                    to_json(key)?
-                ])?;
+            let mut select = tx.prepare_cached(
+                "SELECT record FROM recipient_keys WHERE organization_id = ?1 AND recipient_id = ?2",
+            )?;
+            let mut stored = Vec::with_capacity(candidates.len());
+            for candidate in &candidates {
+                let recipient = candidate.recipient.as_str();
+                if insert.execute(params![organization, recipient, to_json(candidate)?])? == 1 {
+                    stored.push(candidate.clone());
+                } else {
+                    let record: String =
+                        select.query_row(params![organization, recipient], |r| r.get(0))?;
+                    stored.push(from_json(&record)?);
+                }
             }
-            Ok(())
+            Ok(stored)
         })
         .await
     }
@@ -69,12 +77,16 @@ impl RecipientKeyStore for SqliteStore {
         let recipient = recipient.clone();
         let erased = self
             .write("erase recipient key", move |tx| {
+                // Overwrite the deleted row with zeros, so that no copy of the key stays in
+                // the file's free space (for this statement only: it costs I/O).
+                tx.pragma_update(None, "secure_delete", true)?;
                 let deleted = tx
-                .prepare_cached(
-                    "DELETE FROM recipient_keys WHERE organization_id = ?1 AND recipient_id = ?2",
-                )?
-                .execute(params![organization.to_string(), recipient.as_str()])?;
-                Ok(deleted > 0)
+                    .prepare_cached(
+                        "DELETE FROM recipient_keys WHERE organization_id = ?1 AND recipient_id = ?2",
+                    )?
+                    .execute(params![organization.to_string(), recipient.as_str()]);
+                tx.pragma_update(None, "secure_delete", false)?;
+                Ok(deleted? > 0)
             })
             .await?;
         // Readers may hold the log open; a busy checkpoint is retried by the next erasure

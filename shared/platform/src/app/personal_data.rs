@@ -83,9 +83,8 @@ impl App {
                     wrapped,
                     created_at: self.now(),
                 };
-                store.insert_recipient_keys(organization, &[candidate]).await?;
                 // Another process may have won the race: use whichever is stored.
-                store.recipient_keys(organization, &[id]).await?.pop().flatten().ok_or_else(
+                store.ensure_recipient_keys(organization, &[candidate]).await?.pop().ok_or_else(
                     || anyhow::anyhow!("the organization's recipient secret was not stored"),
                 )?
             }
@@ -125,30 +124,34 @@ impl App {
         let mut unique = ids.clone();
         unique.sort();
         unique.dedup();
+        // One read for the keys recipients have; one write for those who have none (a new
+        // key each, unless another writer stored one first).
         let store = &self.ports().recipients;
-        let mut stored = store.recipient_keys(organization, &unique).await?;
+        let found = store.recipient_keys(organization, &unique).await?;
         let now = self.now();
-        let missing = unique
-            .iter()
-            .zip(&stored)
-            .filter(|(_, stored)| stored.is_none())
-            .map(|(id, _)| keys.new_data_key(id, now).map(|(_, stored)| stored))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        if !missing.is_empty() {
-            store.insert_recipient_keys(organization, &missing).await?;
-            stored = store.recipient_keys(organization, &unique).await?;
-        }
         let mut data_keys = HashMap::with_capacity(unique.len());
-        for (id, stored) in unique.into_iter().zip(stored) {
-            let stored =
-                stored.ok_or_else(|| anyhow::anyhow!("a recipient's data key was not stored"))?;
-            data_keys.insert(id, (stored.key_id, keys.unwrap_data_key(&stored)?));
+        let mut candidates = Vec::new();
+        for (id, stored) in unique.into_iter().zip(found) {
+            match stored {
+                Some(stored) => {
+                    data_keys.insert(id, (stored.key_id, keys.unwrap_data_key(&stored)?));
+                }
+                None => candidates.push(keys.new_data_key(&id, now)?.1),
+            }
+        }
+        if !candidates.is_empty() {
+            for stored in store.ensure_recipient_keys(organization, &candidates).await? {
+                let key = keys.unwrap_data_key(&stored)?;
+                data_keys.insert(stored.recipient.clone(), (stored.key_id, key));
+            }
         }
         items
             .iter()
             .zip(ids)
             .map(|((credential, data), id)| {
-                let (key_id, key) = &data_keys[&id];
+                let (key_id, key) = data_keys
+                    .get(&id)
+                    .ok_or_else(|| anyhow::anyhow!("a recipient's data key was not stored"))?;
                 Ok(seal_recipient(key, *key_id, &id, *credential, data)?)
             })
             .collect()
