@@ -323,10 +323,19 @@ struct Fixture {
 }
 
 impl Deployment {
-    async fn start(ports: Ports, store: Store, resources: Box<dyn std::any::Any + Send>) -> Self {
+    /// Serves `ports` on loopback; `internal` allows internal addresses (webhooks and
+    /// identity providers on loopback).
+    async fn start(
+        ports: Ports,
+        store: Store,
+        resources: Box<dyn std::any::Any + Send>,
+        internal: bool,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = App::new(ports, Settings::new(base.parse().unwrap()));
+        let mut settings = Settings::new(base.parse().unwrap());
+        settings.allow_internal_webhooks = internal;
+        let app = App::new(ports, settings);
         app.bootstrap(Some(OWNER_TOKEN)).await.unwrap();
         let (_, other_owner) = app.create_organization("Other").await.unwrap();
         let router = platform_http::router(app.clone());
@@ -822,15 +831,25 @@ fn every_authenticated_route_has_a_permission() {
 }
 
 async fn embedded() -> Deployment {
-    let dir = tempfile::tempdir().unwrap();
-    let adapters = embedded::Embedded::open(dir.path(), Arc::new(embedded::SystemClock)).unwrap();
-    let transport = platform_http::ReqwestTransport::new(false, Duration::from_secs(5)).unwrap();
-    let ports = adapters.ports(Arc::new(transport));
-    let store = Store::Sqlite(dir.path().join(embedded::DATABASE_FILE));
-    Deployment::start(ports, store, Box::new((dir, adapters))).await
+    embedded_with(false).await
 }
 
 async fn aws() -> Deployment {
+    aws_with(false).await
+}
+
+/// The embedded adapter set; `internal` allows internal addresses.
+async fn embedded_with(internal: bool) -> Deployment {
+    let dir = tempfile::tempdir().unwrap();
+    let adapters = embedded::Embedded::open(dir.path(), Arc::new(embedded::SystemClock)).unwrap();
+    let transport = platform_http::ReqwestTransport::new(internal, Duration::from_secs(5)).unwrap();
+    let ports = adapters.ports(Arc::new(transport));
+    let store = Store::Sqlite(dir.path().join(embedded::DATABASE_FILE));
+    Deployment::start(ports, store, Box::new((dir, adapters)), internal).await
+}
+
+/// The AWS adapter set on the emulator; `internal` allows internal addresses.
+async fn aws_with(internal: bool) -> Deployment {
     let emulator = acceptance::emulator::shared().unwrap();
     let sdk = emulator.sdk_config().await;
     let prefix = format!("a{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
@@ -840,8 +859,8 @@ async fn aws() -> Deployment {
             .unwrap();
     let store = Store::Dynamo(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
     let aws = platform_aws::Aws::connect(config, &sdk, Arc::new(embedded::SystemClock));
-    let transport = platform_http::ReqwestTransport::new(false, Duration::from_secs(5)).unwrap();
-    Deployment::start(aws.ports(Arc::new(transport)), store, Box::new(())).await
+    let transport = platform_http::ReqwestTransport::new(internal, Duration::from_secs(5)).unwrap();
+    Deployment::start(aws.ports(Arc::new(transport)), store, Box::new(()), internal).await
 }
 
 macro_rules! on_both {

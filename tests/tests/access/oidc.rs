@@ -3,19 +3,17 @@
 //! then its tokens act with the grants their groups map to, and every bad token is a 401
 //! saying why.
 
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::LazyLock;
 
 use axum::Router;
 use axum::routing::get;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use platform::{App, Ports, Settings};
 use reqwest::Method;
 use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use serde_json::{Value, json};
 
-use super::{Body, Deployment, OWNER_TOKEN, Store};
+use super::{Body, Deployment, OWNER_TOKEN};
 
 /// An RSA signing key and its public JWK.
 struct Key {
@@ -377,50 +375,14 @@ on_both!(
     the_setup_is_validated_and_managed_by_organization_managers,
 );
 
-/// A deployment like [`super::embedded`] and [`super::aws`], but that allows internal
-/// addresses (`allow_internal_webhooks`): the test identity provider is on loopback.
-async fn start(ports: Ports, store: Store, resources: Box<dyn std::any::Any + Send>) -> Deployment {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut settings = Settings::new(base.parse().unwrap());
-    settings.allow_internal_webhooks = true;
-    let app = App::new(ports, settings);
-    app.bootstrap(Some(OWNER_TOKEN)).await.unwrap();
-    let (_, other_owner) = app.create_organization("Other").await.unwrap();
-    let router = platform_http::router(app.clone());
-    tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let _ = axum::serve(listener, service).await;
-    });
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent("access-test/1.0")
-        .build()
-        .unwrap();
-    Deployment { app, base, client, other_owner, store, _resources: resources }
-}
-
+/// The deployments of [`super::embedded`] and [`super::aws`], allowing internal addresses
+/// (`allow_internal_webhooks`): the test identity provider is on loopback.
 async fn embedded() -> Deployment {
-    let dir = tempfile::tempdir().unwrap();
-    let adapters = embedded::Embedded::open(dir.path(), Arc::new(embedded::SystemClock)).unwrap();
-    let transport = platform_http::ReqwestTransport::new(true, Duration::from_secs(5)).unwrap();
-    let ports = adapters.ports(Arc::new(transport));
-    let store = Store::Sqlite(dir.path().join(embedded::DATABASE_FILE));
-    start(ports, store, Box::new((dir, adapters))).await
+    super::embedded_with(true).await
 }
 
 async fn aws() -> Deployment {
-    let emulator = acceptance::emulator::shared().unwrap();
-    let sdk = emulator.sdk_config().await;
-    let prefix = format!("o{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let config =
-        platform_aws::provision::provision(&sdk, &prefix, platform_aws::provision::Signing::Kms, 5)
-            .await
-            .unwrap();
-    let store = Store::Dynamo(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
-    let aws = platform_aws::Aws::connect(config, &sdk, Arc::new(embedded::SystemClock));
-    let transport = platform_http::ReqwestTransport::new(true, Duration::from_secs(5)).unwrap();
-    start(aws.ports(Arc::new(transport)), store, Box::new(())).await
+    super::aws_with(true).await
 }
 
 /// Where internal addresses are not allowed (the default), a provider on loopback or over

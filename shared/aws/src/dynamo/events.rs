@@ -8,7 +8,6 @@
 
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
 use platform::ids::{EventId, WebhookId, WorkspaceId};
 use platform::model::{Delivery, Event, Webhook};
 use platform::ports::{Outbox, PortResult, WebhookStore};
@@ -153,17 +152,7 @@ impl WebhookStore for DynamoStore {
 
     async fn delete_webhook(&self, workspace: WorkspaceId, id: WebhookId) -> PortResult<bool> {
         let (pk, sk) = webhook_keys(workspace, id);
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(pk))
-            .key("SK", s(sk))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| sdk("delete webhook", &e))?;
-        Ok(output.attributes.is_some_and(|old| !old.is_empty()))
+        Ok(self.delete("delete webhook", pk, &sk).await?)
     }
 
     async fn insert_delivery(&self, delivery: &Delivery) -> PortResult<bool> {

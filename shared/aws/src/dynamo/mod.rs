@@ -227,6 +227,21 @@ impl DynamoStore {
         self.get(what, pk, sk).await?.map(|item| doc(&item, what)).transpose()
     }
 
+    /// Deletes the item `(pk, sk)`; `false` if there was none.
+    async fn delete(&self, what: &str, pk: String, sk: &str) -> anyhow::Result<bool> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| sdk(what, &e))?;
+        Ok(output.attributes.is_some_and(|old| !old.is_empty()))
+    }
+
     /// Puts `item` if `condition` holds; `false` if it does not.
     async fn put(
         &self,

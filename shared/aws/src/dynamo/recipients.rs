@@ -3,13 +3,12 @@
 //! time recovery keeps deleted items for its window, 35 days at most: documented).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
 use platform::ids::OrganizationId;
 use platform::personal::{RecipientId, StoredRecipientKey};
 use platform::ports::{PortResult, RecipientKeyStore};
 use tokio::task::JoinSet;
 
-use super::{Condition, DynamoStore, doc, record_item, s, sdk};
+use super::{Condition, DynamoStore, doc, record_item};
 
 /// Reads of keys in flight at once.
 const CONCURRENT_READS: usize = 16;
@@ -75,16 +74,6 @@ impl RecipientKeyStore for DynamoStore {
         recipient: &RecipientId,
     ) -> PortResult<bool> {
         let (pk, sk) = recipient_key(organization, recipient);
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(pk))
-            .key("SK", s(sk))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| sdk("erase recipient key", &e))?;
-        Ok(output.attributes.is_some_and(|old| !old.is_empty()))
+        Ok(self.delete("erase recipient key", pk, &sk).await?)
     }
 }
