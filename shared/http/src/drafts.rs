@@ -124,18 +124,11 @@ enum NewDraft {
     Bulk { template_id: String, rows: Value },
 }
 
-/// `?template_id=` of a CSV draft.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CsvQuery {
-    template_id: Option<String>,
-}
-
 async fn create(
     State(app): State<App>,
     Authed(caller): Authed,
     PathParams(ws): PathParams<String>,
-    Query(query): Query<CsvQuery>,
+    Query(query): Query<crate::management::BulkQuery>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> ApiResult<Response> {

@@ -217,11 +217,11 @@ async fn list_deliveries(
     Ok(Json(Items::all(deliveries.iter().map(DeliveryView::from).collect())))
 }
 
-/// `?template_id=` of a bulk submission.
+/// `?template_id=` of a bulk submission (and of a bulk draft sent as CSV).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BulkQuery {
-    template_id: Option<String>,
+pub(crate) struct BulkQuery {
+    pub(crate) template_id: Option<String>,
 }
 
 async fn submit_bulk(
