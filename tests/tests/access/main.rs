@@ -1042,7 +1042,8 @@ impl Store {
     }
 }
 
-/// The organization summary adds up every workspace and lists every key with its role.
+/// The organization summary adds up every workspace and lists every key, user and single
+/// sign-on group with its role, never a secret or an email.
 async fn the_governance_summary_covers_every_workspace_and_member(deployment: Deployment) {
     let d = &deployment;
     let alpha = d.fixture(OWNER_TOKEN, "alpha").await;
@@ -1054,6 +1055,14 @@ async fn the_governance_summary_covers_every_workspace_and_member(deployment: De
     d.ok(OWNER_TOKEN, Method::POST, &revoke, Some(Body::Json(json!({"reason": "r"})))).await;
     let (auditor, _) = d.key(OWNER_TOKEN, Role::Auditor, None).await;
     d.key(OWNER_TOKEN, Role::Designer, Some("beta")).await;
+    // A local user and a single sign-on group hold roles too.
+    let user = json!({"email": "grace.hopper@example.com", "name": "Grace", "role": "approver",
+        "workspace": "alpha", "password": "correct horse battery staple"});
+    d.ok(OWNER_TOKEN, Method::POST, "/v1/users", Some(Body::Json(user))).await;
+    let sso = json!({"issuer": "https://idp.example.com", "audience": "badges",
+        "jwks_uri": "https://idp.example.com/keys", "claim": "groups",
+        "mappings": [{"value": "badge-admins", "role": "workspace_admin", "workspace": "beta"}]});
+    d.ok(OWNER_TOKEN, Method::PUT, "/v1/organization/sso", Some(Body::Json(sso))).await;
     let summary = d.ok(&auditor, Method::GET, "/v1/organization/summary", None).await;
     let workspaces = summary["workspaces"].as_array().unwrap();
     let slugs: Vec<&str> = workspaces.iter().map(|w| w["slug"].as_str().unwrap()).collect();
@@ -1071,7 +1080,28 @@ async fn the_governance_summary_covers_every_workspace_and_member(deployment: De
     );
     assert!(members.iter().any(|m| m["role"] == "organization_owner"), "{summary}");
     assert!(
-        !summary.to_string().contains("gamma") && !summary.to_string().contains("obk_"),
+        members.iter().any(|m| m["kind"] == "user"
+            && m["name"] == "Grace"
+            && m["role"] == "approver"
+            && m["workspace"] == "alpha"
+            && m["active"] == true
+            && m["two_factor"] == false),
+        "{summary}"
+    );
+    assert!(
+        members.iter().any(|m| m["kind"] == "sso_group"
+            && m["name"] == "badge-admins"
+            && m["role"] == "workspace_admin"
+            && m["workspace"] == "beta"),
+        "{summary}"
+    );
+    assert_eq!(members.len(), 5, "owner, auditor, designer, user, group: {summary}");
+    let text = summary.to_string();
+    assert!(
+        !text.contains("gamma")
+            && !text.contains("obk_")
+            && !text.contains("grace.hopper")
+            && !text.contains("argon2"),
         "{summary}"
     );
     // An issuer may not see it.
