@@ -75,6 +75,6 @@ impl AuditStore for SqliteStore {
     }
 
     async fn audit_head(&self, organization: OrganizationId) -> PortResult<(u64, AuditHash)> {
-        self.read("audit head", move |c| head(c, organization)).await
+        self.lookup("audit head", move |c| head(c, organization)).await
     }
 }

@@ -127,7 +127,7 @@ impl BulkStore for SqliteStore {
     }
 
     async fn bulk_job(&self, workspace: WorkspaceId, id: BulkJobId) -> PortResult<Option<BulkJob>> {
-        self.read("bulk job", move |c| {
+        self.lookup("bulk job", move |c| {
             optional(
                 c,
                 "SELECT id, workspace_id, template_id, status, total, issued, failed, created_at, completed_at

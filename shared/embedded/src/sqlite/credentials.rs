@@ -145,11 +145,11 @@ impl CredentialStore for SqliteStore {
         key: &str,
     ) -> PortResult<Option<IdempotencyRecord>> {
         let key = key.to_owned();
-        self.read("idempotency record", move |c| idempotency_record(c, workspace, &key)).await
+        self.lookup("idempotency record", move |c| idempotency_record(c, workspace, &key)).await
     }
 
     async fn credential(&self, id: CredentialId) -> PortResult<Option<CredentialRecord>> {
-        self.read("credential", move |c| {
+        self.lookup("credential", move |c| {
             optional(
                 c,
                 &format!("SELECT {COLUMNS} FROM credentials WHERE id = ?1"),

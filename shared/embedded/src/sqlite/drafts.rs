@@ -56,7 +56,7 @@ impl DraftStore for SqliteStore {
     }
 
     async fn draft(&self, workspace: WorkspaceId, id: DraftId) -> PortResult<Option<Draft>> {
-        self.read("draft", move |c| {
+        self.lookup("draft", move |c| {
             optional(
                 c,
                 "SELECT record, payload FROM drafts WHERE id = ?1 AND workspace_id = ?2",

@@ -88,7 +88,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn webhook(&self, workspace: WorkspaceId, id: WebhookId) -> PortResult<Option<Webhook>> {
-        self.read("webhook", move |c| {
+        self.lookup("webhook", move |c| {
             optional(
                 c,
                 "SELECT record FROM webhooks WHERE id = ?1 AND workspace_id = ?2",
@@ -125,7 +125,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn delivery(&self, id: uuid::Uuid) -> PortResult<Option<Delivery>> {
-        self.read("delivery", move |c| {
+        self.lookup("delivery", move |c| {
             optional(c, "SELECT record FROM deliveries WHERE id = ?1", [id.to_string()], |row| {
                 from_json(&row.get::<_, String>(0)?)
             })

@@ -2,11 +2,12 @@
 //! `<data-dir>/badges.db`, so that a use case's writes (a credential, its idempotency key and
 //! its events; a bulk row's outcome and its job's counters) commit in one transaction.
 //!
-//! Connections: `rusqlite::Connection` is not `Sync`, so connections stay on blocking threads
-//! (`spawn_blocking`) and none is held across an `.await`. One writer connection, behind a
-//! mutex, takes every write in an `IMMEDIATE` transaction (the write lock is taken up front,
-//! so a transaction that reads then writes never fails to upgrade); a few read connections
-//! serve reads concurrently, which WAL allows.
+//! Connections: `rusqlite::Connection` is not `Sync`, so each sits behind a mutex and none is
+//! held across an `.await`. Writes, scans and listings run on blocking threads
+//! (`spawn_blocking`); lookups by key run in place on a free read connection. One writer
+//! connection, behind a mutex, takes every write in an `IMMEDIATE` transaction (the write lock
+//! is taken up front, so a transaction that reads then writes never fails to upgrade); a few
+//! read connections serve reads concurrently, which WAL allows.
 //!
 //! Durability: WAL with `synchronous=NORMAL` by default. A commit is in the WAL file (in the
 //! OS page cache) before it returns, so a killed process (SIGKILL, a panic, an OOM kill) loses
@@ -36,7 +37,7 @@ mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, ensure};
@@ -193,6 +194,44 @@ impl SqliteStore {
         .context("SQLite: checkpoint")
     }
 
+    /// Runs `work`, a lookup by key, on a free read connection in place; if every read
+    /// connection is busy, on a blocking thread like [`read`](Self::read).
+    ///
+    /// A lookup by primary or unique key reads a few pages that are almost always in the page
+    /// cache and takes microseconds, less than the hop to the blocking pool and back (which
+    /// dominated a page view: several lookups a request, each two thread wake-ups). Readers
+    /// never wait for the writer in WAL mode, so this does not hold up the executor; scans and
+    /// listings keep going through [`read`](Self::read).
+    async fn lookup<T, F>(&self, what: &'static str, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        match self.in_place(work) {
+            Ok(result) => result.with_context(|| format!("SQLite: {what}")),
+            Err(work) => self.read(what, work).await,
+        }
+    }
+
+    /// Runs `work` on the first free read connection, or hands it back if all are busy.
+    fn in_place<T, F>(&self, work: F) -> std::result::Result<Result<T>, F>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        let readers = &self.db.readers;
+        let start = self.db.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..readers.len() {
+            let connection = match readers[(start + i) % readers.len()].try_lock() {
+                Ok(connection) => connection,
+                // A panic during a read left nothing half-done on a read-only connection.
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            return Ok(work(&connection));
+        }
+        Err(work)
+    }
+
     /// Runs `work` on a read connection, on a blocking thread.
     async fn read<T, F>(&self, what: &'static str, work: F) -> Result<T>
     where
@@ -233,6 +272,9 @@ fn connect(path: &Path, options: &StoreOptions, read_only: bool) -> Result<Conne
     // indexes are keyed by hashes, so a bulk job dirties pages all over them, and rarer
     // checkpoints copy each such page to the file once instead of many times.
     connection.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+    // Statements are prepared once per connection and reused (`prepare_cached`); the store
+    // has some 80 distinct ones, more than rusqlite's default cache of 16.
+    connection.set_prepared_statement_cache_capacity(128);
     if read_only {
         // Reads go through these; a write by mistake would bypass the writer's lock.
         connection.pragma_update(None, "query_only", true)?;
@@ -246,7 +288,7 @@ where
     P: Params,
     F: FnMut(&Row<'_>) -> Result<T>,
 {
-    let mut statement = connection.prepare(sql)?;
+    let mut statement = connection.prepare_cached(sql)?;
     let mut rows = statement.query_and_then(params, map)?;
     rows.next().transpose()
 }
@@ -257,7 +299,7 @@ where
     P: Params,
     F: FnMut(&Row<'_>) -> Result<T>,
 {
-    let mut statement = connection.prepare(sql)?;
+    let mut statement = connection.prepare_cached(sql)?;
     let rows = statement.query_and_then(params, map)?;
     rows.collect()
 }
@@ -372,5 +414,33 @@ mod tests {
             .read("a write on a reader", |c| Ok(c.execute("DELETE FROM organizations", [])?))
             .await;
         assert!(result.is_err());
+    }
+
+    /// A lookup runs in place on a free reader, and waits for one on the blocking pool when
+    /// every reader is busy, never running on a connection another task holds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lookups_wait_for_a_free_reader_when_all_are_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path(), StoreOptions { readers: 2, ..StoreOptions::default() });
+        let count = |c: &Connection| -> Result<i64> {
+            Ok(c.query_row("SELECT COUNT(*) FROM organizations", [], |r| r.get(0))?)
+        };
+        assert_eq!(store.lookup("in place", count).await.unwrap(), 0);
+
+        let busy: Vec<_> = store.db.readers.iter().map(|r| r.lock().unwrap()).collect();
+        let waiting = tokio::spawn({
+            let store = store.clone();
+            async move { store.lookup("on the pool", count).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "a lookup ran on a connection in use");
+        drop(busy);
+        assert_eq!(waiting.await.unwrap().unwrap(), 0);
+        assert!(
+            store
+                .lookup("a write on a reader", |c| Ok(c.execute("DELETE FROM organizations", [])?))
+                .await
+                .is_err()
+        );
     }
 }

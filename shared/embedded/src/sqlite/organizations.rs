@@ -64,7 +64,7 @@ impl OrganizationStore for SqliteStore {
     }
 
     async fn organization(&self, id: OrganizationId) -> PortResult<Option<Organization>> {
-        self.read("organization", move |c| {
+        self.lookup("organization", move |c| {
             optional(
                 c,
                 "SELECT id, name, created_at FROM organizations WHERE id = ?1",
@@ -83,7 +83,7 @@ impl OrganizationStore for SqliteStore {
 
     async fn api_key_by_prefix(&self, prefix: &str) -> PortResult<Option<ApiKeyRecord>> {
         let prefix = prefix.to_owned();
-        self.read("API key by prefix", move |c| {
+        self.lookup("API key by prefix", move |c| {
             optional(
                 c,
                 &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE prefix = ?1"),
@@ -228,7 +228,7 @@ impl WorkspaceStore for SqliteStore {
     }
 
     async fn workspace(&self, id: WorkspaceId) -> PortResult<Option<Workspace>> {
-        self.read("workspace", move |c| {
+        self.lookup("workspace", move |c| {
             optional(c, "SELECT record FROM workspaces WHERE id = ?1", [id.to_string()], |row| {
                 from_json(&row.get::<_, String>(0)?)
             })
@@ -238,7 +238,7 @@ impl WorkspaceStore for SqliteStore {
 
     async fn workspace_by_slug(&self, slug: &WorkspaceSlug) -> PortResult<Option<Workspace>> {
         let slug = slug.as_str().to_owned();
-        self.read("workspace by slug", move |c| {
+        self.lookup("workspace by slug", move |c| {
             optional(c, "SELECT record FROM workspaces WHERE slug = ?1", [slug], |row| {
                 from_json(&row.get::<_, String>(0)?)
             })
@@ -325,7 +325,7 @@ impl TemplateStore for SqliteStore {
         workspace: WorkspaceId,
         id: TemplateId,
     ) -> PortResult<Option<Template>> {
-        self.read("template", move |c| {
+        self.lookup("template", move |c| {
             optional(
                 c,
                 "SELECT record FROM templates WHERE id = ?1 AND workspace_id = ?2",

@@ -17,7 +17,10 @@ impl RecipientKeyStore for SqliteStore {
         recipients: &[RecipientId],
     ) -> PortResult<Vec<Option<StoredRecipientKey>>> {
         let recipients = recipients.to_vec();
-        self.read("read recipient keys", move |c| {
+        // One or a few (a page, a credential) are looked up in place; a bulk chunk's hundred
+        // go to the blocking pool.
+        let in_place = recipients.len() <= 4;
+        let work = move |c: &rusqlite::Connection| {
             let mut statement = c.prepare_cached(
                 "SELECT record FROM recipient_keys WHERE organization_id = ?1 AND recipient_id = ?2",
             )?;
@@ -34,8 +37,12 @@ impl RecipientKeyStore for SqliteStore {
                         .transpose()
                 })
                 .collect()
-        })
-        .await
+        };
+        if in_place {
+            self.lookup("read recipient keys", work).await
+        } else {
+            self.read("read recipient keys", work).await
+        }
     }
 
     async fn ensure_recipient_keys(

@@ -41,7 +41,7 @@ impl SsoStore for SqliteStore {
         &self,
         organization: OrganizationId,
     ) -> PortResult<Option<OidcProvider>> {
-        self.read("OIDC provider", move |c| {
+        self.lookup("OIDC provider", move |c| {
             optional(
                 c,
                 "SELECT record FROM oidc_providers WHERE organization_id = ?1",

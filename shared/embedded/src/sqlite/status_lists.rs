@@ -79,7 +79,7 @@ impl StatusListStore for SqliteStore {
 
     async fn signed_status_list(&self, list: &StatusListId) -> PortResult<Option<(u64, String)>> {
         let key = list.key();
-        self.read("signed status list", move |c| {
+        self.lookup("signed status list", move |c| {
             optional(
                 c,
                 "SELECT version, document FROM signed_status_lists WHERE list_key = ?1",

@@ -33,7 +33,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn user(&self, id: UserId) -> PortResult<Option<User>> {
-        self.read("user", move |c| {
+        self.lookup("user", move |c| {
             optional(c, "SELECT record FROM users WHERE id = ?1", [id.to_string()], |row| {
                 from_json(&row.get::<_, String>(0)?)
             })
@@ -43,7 +43,7 @@ impl UserStore for SqliteStore {
 
     async fn user_by_email(&self, email: &Email) -> PortResult<Option<User>> {
         let email = email.as_str().to_owned();
-        self.read("user by email", move |c| {
+        self.lookup("user by email", move |c| {
             optional(c, "SELECT record FROM users WHERE email = ?1", [email], |row| {
                 from_json(&row.get::<_, String>(0)?)
             })
@@ -101,7 +101,7 @@ impl UserStore for SqliteStore {
 
     async fn session(&self, id: &str) -> PortResult<Option<Session>> {
         let id = id.to_owned();
-        self.read("session", move |c| {
+        self.lookup("session", move |c| {
             optional(c, "SELECT record FROM sessions WHERE id = ?1", [id], |row| {
                 from_json(&row.get::<_, String>(0)?)
             })
@@ -121,7 +121,7 @@ impl UserStore for SqliteStore {
         &self,
         organization: OrganizationId,
     ) -> PortResult<Option<SignInPolicy>> {
-        self.read("sign-in policy", move |c| {
+        self.lookup("sign-in policy", move |c| {
             optional(
                 c,
                 "SELECT record FROM sign_in_policies WHERE organization_id = ?1",
