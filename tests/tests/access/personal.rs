@@ -1,6 +1,9 @@
 //! Recipients' personal data: encrypted at rest, exported on request, erased for good, with
 //! the credentials still valid: on the page, in the API and for the independent verifier.
 
+use std::time::Duration;
+
+use platform::ports::QueueName;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -197,4 +200,50 @@ async fn an_erased_recipient_is_gone_and_their_credentials_still_verify(deployme
     assert_eq!(export["credentials"].as_array().unwrap().len(), 3);
 }
 
-on_both!(an_erased_recipient_is_gone_and_their_credentials_still_verify);
+/// A bulk job's rows hold their recipients' emails and names in clear only until each row is
+/// recorded, issued or failed: after the job and an erasure, neither the erased recipient nor
+/// the recipient of a failed row is anywhere in the store.
+async fn a_bulk_job_keeps_no_personal_data_once_its_rows_are_done(deployment: Deployment) {
+    const BULK_EMAIL: &str = "bulk.subject@example.org";
+    const BULK_NAME: &str = "Bastian Quillwright";
+    const FAILED_EMAIL: &str = "late.subject@example.org";
+    const FAILED_NAME: &str = "Lotte Overdue";
+    let d = &deployment;
+    let alpha = d.fixture(OWNER_TOKEN, "alpha").await;
+    let csv = "email,name,valid_until,evidence_url\n\
+        bulk.subject@example.org,Bastian Quillwright,,\n\
+        late.subject@example.org,Lotte Overdue,2001-01-01T00:00:00Z,\n";
+    assert!([BULK_EMAIL, BULK_NAME, FAILED_EMAIL, FAILED_NAME].iter().all(|v| csv.contains(v)));
+    let path = format!("/v1/workspaces/alpha/bulk-issuances?template_id={}", alpha.template);
+    let (status, text) = d.call(OWNER_TOKEN, Method::POST, &path, Some(Body::Csv(csv))).await;
+    assert_eq!(status, 202, "{text}");
+    let job: Value = serde_json::from_str(&text).unwrap();
+    let job_path =
+        format!("/v1/workspaces/alpha/bulk-issuances/{}", job["job_id"].as_str().unwrap());
+    let mut report = Value::Null;
+    for _ in 0..100 {
+        d.app.work_queue(QueueName::Bulk, 10, Duration::from_secs(30)).await.unwrap();
+        report = d.ok(OWNER_TOKEN, Method::GET, &job_path, None).await;
+        if report["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(report["status"], "completed", "{report}");
+    assert_eq!((report["issued"].as_u64(), report["failed"].as_u64()), (Some(1), Some(1)));
+
+    let ask = Some(Body::Json(json!({"email": BULK_EMAIL})));
+    let erased = d.ok(OWNER_TOKEN, Method::POST, "/v1/recipients/erase", ask).await;
+    assert_eq!((erased["erased"].as_bool(), erased["credentials"].as_u64()), (Some(true), Some(1)));
+    for needle in [BULK_EMAIL, BULK_NAME, FAILED_EMAIL, FAILED_NAME] {
+        assert!(!d.store.holds(needle).await, "the store still holds {needle}");
+    }
+    // The job's report still says what happened to each row.
+    let report = d.ok(OWNER_TOKEN, Method::GET, &job_path, None).await;
+    assert_eq!(report["errors"][0]["row"], 2, "{report}");
+}
+
+on_both!(
+    an_erased_recipient_is_gone_and_their_credentials_still_verify,
+    a_bulk_job_keeps_no_personal_data_once_its_rows_are_done
+);

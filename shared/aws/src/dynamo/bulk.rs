@@ -12,7 +12,7 @@
 
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{ConditionCheck, PutRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, TransactWriteItem, Update, WriteRequest};
 use chrono::{DateTime, Utc};
 use platform::ids::{BulkJobId, WorkspaceId};
 use platform::model::{BulkJob, BulkRow, BulkStatus, RowOutcome};
@@ -139,6 +139,8 @@ impl BulkStore for DynamoStore {
             .collect::<anyhow::Result<std::collections::HashSet<u64>>>()?;
         items
             .iter()
+            // A row recorded has no input left (see `record_bulk_row`).
+            .filter(|item| item.contains_key("doc"))
             .map(|item| doc::<BulkRow>(item, what))
             .filter(|row| !row.as_ref().is_ok_and(|row| recorded.contains(&u64::from(row.row))))
             .collect()
@@ -157,15 +159,20 @@ impl BulkStore for DynamoStore {
         if let RowOutcome::Failed(reason) = outcome {
             recorded.insert("reason".into(), s(reason));
         }
+        // The row must exist; its input (a recipient's email and name, in clear) is dropped in
+        // the same transaction as its outcome is recorded: it is needed only until then, and
+        // would otherwise outlive the recipient's erasure.
         let row_exists = TransactWriteItem::builder()
-            .condition_check(
-                ConditionCheck::builder()
+            .update(
+                Update::builder()
                     .table_name(&self.table)
                     .key("PK", s(job_pk(job)))
                     .key("SK", s(row_sk(row)))
+                    .update_expression("REMOVE #doc")
+                    .expression_attribute_names("#doc", "doc")
                     .condition_expression("attribute_exists(PK)")
                     .build()
-                    .context("a transaction condition check")?,
+                    .context("a transaction update")?,
             )
             .build();
         for attempt in 0..MAX_ATTEMPTS {

@@ -35,6 +35,11 @@ fn count(value: i64) -> Result<u32> {
 }
 
 /// Records a row's outcome unless it has one; `false` when it had. Fails on an unknown row.
+///
+/// The row's input (a recipient's email and name, in clear) is dropped with it: it is needed
+/// only until the row is issued, and would otherwise outlive the recipient's erasure. The
+/// callers turn `secure_delete` on, so that the old bytes do not stay in the page's free
+/// space (the log keeps them until the next checkpoint, which every erasure makes).
 fn record_outcome(
     tx: &Transaction<'_>,
     job: &str,
@@ -44,7 +49,7 @@ fn record_outcome(
 ) -> Result<bool> {
     let recorded = tx
         .prepare_cached(
-            "UPDATE bulk_rows SET outcome = ?1, error = ?2
+            "UPDATE bulk_rows SET outcome = ?1, error = ?2, input = 'null'
              WHERE job_id = ?3 AND row = ?4 AND outcome IS NULL",
         )?
         .execute(params![outcome, error, job, row])?;
@@ -180,7 +185,11 @@ impl BulkStore for SqliteStore {
         };
         self.write("record bulk row", move |tx| {
             let job = job.to_string();
-            if !record_outcome(tx, &job, row, &stored, error.as_deref())? {
+            // Zero the bytes of the input `record_outcome` drops, without extra I/O.
+            tx.pragma_update(None, "secure_delete", "FAST")?;
+            let recorded = record_outcome(tx, &job, row, &stored, error.as_deref());
+            tx.pragma_update(None, "secure_delete", false)?;
+            if !recorded? {
                 return Ok(RowRecorded::Already);
             }
             Ok(RowRecorded::First { completed: add_to_counts(tx, &job, issued, failed, now)? })
@@ -226,7 +235,10 @@ impl BulkStore for SqliteStore {
                     RowOutcome::Issued(_) => None,
                     RowOutcome::Failed(reason) => Some(reason.as_str()),
                 };
-                record_outcome(tx, &job, *row, &to_json(&outcome)?, error)?;
+                tx.pragma_update(None, "secure_delete", "FAST")?;
+                let recorded = record_outcome(tx, &job, *row, &to_json(&outcome)?, error);
+                tx.pragma_update(None, "secure_delete", false)?;
+                recorded?;
                 match outcome {
                     RowOutcome::Issued(_) => issued += 1,
                     RowOutcome::Failed(_) => failed += 1,
