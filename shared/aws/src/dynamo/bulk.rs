@@ -7,8 +7,9 @@
 //! creation that failed half-way belong to no job anyone can see.
 //!
 //! Recording a row is one transaction: the outcome item (on condition that it is new, which
-//! makes a second record of the row a no-op) and the job's counters (on condition that they
-//! are still what was read, optimistic concurrency), so exactly one record completes the job.
+//! makes a second record of the row a no-op), the row's input removed (on condition that the
+//! row exists) and the job's counters (on condition that they are still what was read,
+//! optimistic concurrency), so exactly one record completes the job.
 
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
